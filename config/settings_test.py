@@ -1,0 +1,8 @@
+"""The test settings: production settings with a throwaway key."""
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+from .settings import *  # noqa: E402,F403
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (no connection may outlive a test)

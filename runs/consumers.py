@@ -1,0 +1,135 @@
+"""The run protocol over a WebSocket (DESIGN.md): a thin adapter from messages to a LiveRun."""
+import asyncio
+import json
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from simulations.params import ParamError
+
+from . import protocol, store
+from .live import MAX_BATCH, LiveRun
+
+TICK = 0.05  # seconds between batches while playing
+BASE_RATE = 4  # events per second at speed 1
+
+
+def group_name(run_id):
+    return f"run.{run_id}"
+
+
+class RunConsumer(AsyncWebsocketConsumer):
+    live = None
+    player = None
+    watching = None
+
+    async def connect(self):
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.stop_playing()
+        if self.watching:
+            await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            msg = protocol.parse(text_data, bytes_data)
+            await getattr(self, f"on_{msg['type']}")(msg)
+        except protocol.ProtocolError as e:
+            await self.send_json(e.as_message())
+
+    async def send_json(self, content):
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+    def require_run(self):
+        if self.live is None:
+            raise protocol.ProtocolError("no_run", "start a run first")
+        return self.live
+
+    # -- client messages --------------------------------------------------
+    async def on_start(self, msg):
+        try:
+            live = await LiveRun.start(msg["scenario"], msg["params"], msg["seed"], msg["faults"])
+        except KeyError:
+            raise protocol.ProtocolError("unknown_scenario", f"no scenario {msg['scenario'][:60]!r}") from None
+        except ParamError as e:
+            raise protocol.ProtocolError("bad_params", str(e), errors=e.errors) from None
+        await self.stop_playing()
+        self.live = live
+        await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/"})
+        await self.publish(await live.take(1))  # the init event: lifelines appear at once
+        await self.status("paused")
+
+    async def on_play(self, msg):
+        live = self.require_run()
+        await self.stop_playing()
+        self.halt = asyncio.Event()
+        self.player = asyncio.create_task(self.play(live, msg["speed"], self.halt))
+
+    async def on_pause(self, msg):
+        self.require_run()
+        await self.stop_playing()
+        await self.status("paused")
+
+    async def on_step(self, msg):
+        live = self.require_run()
+        await self.stop_playing()
+        await self.publish(await live.take(msg["count"]))
+        await self.status("ended" if live.ended else "paused")
+
+    async def on_inject(self, msg):
+        live = self.require_run()
+        try:
+            live.inject(msg["fault"])
+        except ValueError as e:
+            raise protocol.ProtocolError("bad_fault", str(e)) from None
+        await self.publish(await live.flush())
+
+    async def on_watch(self, msg):
+        """Follow a run streamed by another connection (possibly on another server) from seq ``from``."""
+        if self.watching:
+            await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
+        self.watching, self.watched_to = msg["run"], msg["from"]
+        await self.channel_layer.group_add(group_name(msg["run"]), self.channel_name)
+        await self.forward(await store.aevents_from(msg["run"], msg["from"]))
+
+    # -- streaming --------------------------------------------------------
+    async def play(self, live, speed, halt):
+        """Stream at ``speed``; stops between batches when ``halt`` is set, never in the middle of one
+        (cancelling a half-sent batch could leave a shared Redis connection mid-reply)."""
+        await self.status("playing")
+        rate = BASE_RATE * speed
+        count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
+        while not live.ended and not halt.is_set():
+            await self.publish(await live.take(count))
+            try:
+                await asyncio.wait_for(halt.wait(), count / rate)
+            except TimeoutError:
+                pass
+        if live.ended:
+            await self.status("ended")
+
+    async def stop_playing(self):
+        task, self.player = self.player, None
+        if task and not task.done():
+            self.halt.set()
+            await task
+
+    async def publish(self, events):
+        """Send a batch to this browser and to everyone watching the run."""
+        if not events:
+            return
+        await self.send_json({"type": "events", "events": events})
+        await self.channel_layer.group_send(group_name(self.live.id), {"type": "run.events", "events": events})
+
+    async def status(self, state):
+        await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})
+
+    # -- group messages ---------------------------------------------------
+    async def run_events(self, message):
+        await self.forward(message["events"])
+
+    async def forward(self, events):
+        """Pass on events a watcher has not seen yet, in order, without duplicates."""
+        fresh = [e for e in events if e["seq"] >= self.watched_to]
+        if fresh and fresh[0]["seq"] == self.watched_to:
+            self.watched_to = fresh[-1]["seq"] + 1
+            await self.send_json({"type": "events", "events": fresh, "run": self.watching})

@@ -1,0 +1,72 @@
+"""Saved runs: what made them (scenario, params, seed, faults) and their trace, in compressed chunks."""
+import json
+import secrets
+import zlib
+
+from django.db import models
+from django.urls import reverse
+
+
+def new_run_id():
+    """72 random bits, URL-safe: unguessable and short enough to read out in class."""
+    return secrets.token_urlsafe(9)
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        ENDED = "ended"
+        INTERRUPTED = "interrupted"
+
+    id = models.CharField(primary_key=True, max_length=16, default=new_run_id, editable=False)
+    scenario = models.CharField(max_length=64, db_index=True)
+    params = models.JSONField(default=dict)
+    seed = models.BigIntegerField(default=0)
+    faults = models.JSONField(default=list, blank=True, help_text="the fault script given at start")
+    interventions = models.JSONField(default=list, blank=True, help_text="live interventions, with their seq")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    event_count = models.IntegerField(default=0)
+    summary = models.JSONField(null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="branches")
+    branch_seq = models.IntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.scenario} {self.id}"
+
+    def get_absolute_url(self):
+        return reverse("run", args=[self.id])
+
+    @property
+    def all_faults(self):
+        """The whole script that re-executes this run: the given faults, then the live ones."""
+        return list(self.faults) + list(self.interventions)
+
+    def trace(self):
+        events = []
+        for chunk in self.chunks.order_by("start"):
+            events.extend(chunk.events())
+        return events
+
+
+class Chunk(models.Model):
+    """A batch of consecutive trace events, stored as compressed JSON (about 20 bytes an event)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="chunks")
+    start = models.IntegerField()
+    count = models.IntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "start"], name="chunk_unique_start")]
+
+    @staticmethod
+    def pack(events):
+        return zlib.compress(json.dumps(events, separators=(",", ":")).encode(), 6)
+
+    def events(self):
+        return json.loads(zlib.decompress(bytes(self.data)))

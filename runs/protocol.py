@@ -1,0 +1,78 @@
+"""The WebSocket run protocol: every client message is parsed and bounded here before anything acts on it."""
+import json
+
+MAX_FRAME = 64 * 1024
+MAX_STEP = 10_000
+SPEEDS = (0.1, 100_000)
+MAX_SEED = 2**53
+
+
+class ProtocolError(Exception):
+    def __init__(self, code, message, **extra):
+        super().__init__(message)
+        self.code, self.message, self.extra = code, message, extra
+
+    def as_message(self):
+        return {"type": "error", "code": self.code, "message": self.message, **self.extra}
+
+
+def _number(msg, key, lo, hi, default, whole=False):
+    value = msg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
+        raise ProtocolError("bad_field", f"{key} must be a {'whole ' if whole else ''}number")
+    if not lo <= value <= hi:
+        raise ProtocolError("out_of_bounds", f"{key} must be from {lo} to {hi}")
+    return int(value) if whole else value
+
+
+def _only(msg, *keys):
+    extra = set(msg) - {"type", *keys}
+    if extra:
+        raise ProtocolError("bad_field", f"unexpected field {sorted(extra)[0][:40]!r} in {msg['type']}")
+
+
+def parse(text=None, data=None):
+    """Return a clean message dict, or raise ProtocolError with a code a client can act on."""
+    if data is not None:
+        raise ProtocolError("binary", "binary frames are not part of the protocol; send JSON text")
+    if text is None:
+        raise ProtocolError("empty", "empty frame")
+    if len(text) > MAX_FRAME:
+        raise ProtocolError("too_large", f"frames are limited to {MAX_FRAME} bytes")
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json", "the frame is not valid JSON") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        raise ProtocolError("bad_message", 'a message is a JSON object with a "type"')
+    kind = msg["type"]
+    if kind == "start":
+        _only(msg, "scenario", "params", "seed", "faults")
+        if not isinstance(msg.get("scenario"), str):
+            raise ProtocolError("bad_field", "scenario must be a scenario slug")
+        if not isinstance(msg.get("params", {}), dict):
+            raise ProtocolError("bad_params", "params must be an object")
+        if not isinstance(msg.get("faults", []), list):
+            raise ProtocolError("bad_faults", "faults must be a list")
+        return {"type": kind, "scenario": msg["scenario"], "params": msg.get("params", {}),
+                "seed": _number(msg, "seed", 0, MAX_SEED, 0, whole=True), "faults": msg.get("faults", [])}
+    if kind == "play":
+        _only(msg, "speed")
+        return {"type": kind, "speed": _number(msg, "speed", *SPEEDS, 1)}
+    if kind == "pause":
+        _only(msg)
+        return {"type": kind}
+    if kind == "step":
+        _only(msg, "count")
+        return {"type": kind, "count": _number(msg, "count", 1, MAX_STEP, 1, whole=True)}
+    if kind == "inject":
+        _only(msg, "fault")
+        if not isinstance(msg.get("fault"), dict):
+            raise ProtocolError("bad_fault", "fault must be an object")
+        return {"type": kind, "fault": msg["fault"]}
+    if kind == "watch":
+        _only(msg, "run", "from")
+        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
+            raise ProtocolError("bad_field", "run must be a run id")
+        return {"type": kind, "run": msg["run"], "from": _number(msg, "from", 0, 10**9, 0, whole=True)}
+    raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}",)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.catalog, name="catalog"),
+    path("s/<slug:slug>/", views.scenario_page, name="scenario"),
+    path("s/<slug:slug>/form", views.scenario_form, name="scenario-form"),
+    path("api/scenarios/", views.api_scenarios, name="api-scenarios"),
+]

@@ -1,0 +1,398 @@
+"""The simulation: nodes exchanging messages over a faulty network, written down as a trace.
+
+Everything a run does goes through ``Simulation.emit``; the trace it builds
+is the one contract with the database, the CLI and the browser (DESIGN.md).
+"""
+from .faults import matches
+from .kernel import FIRST, Kernel
+
+MAX_EVENTS = 200_000
+MAX_TIME = 10_000_000
+
+
+class Message:
+    __slots__ = ("id", "src", "dst", "label", "data", "sent_at", "fate", "arrives", "gone")
+
+    def __init__(self, id, src, dst, label, data, sent_at):
+        self.id, self.src, self.dst, self.label, self.data, self.sent_at = id, src, dst, label, data, sent_at
+        self.fate = None  # a drop reason decided on the way
+        self.arrives = None
+        self.gone = False
+
+
+class Timer:
+    __slots__ = ("node", "label", "data", "epoch", "cancelled")
+
+    def __init__(self, node, label, data, epoch):
+        self.node, self.label, self.data, self.epoch, self.cancelled = node, label, data, epoch, False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Node:
+    """A process. Subclasses react in ``on_start``, ``on_message``, ``on_timer`` and ``on_recover``."""
+
+    label = None
+    group = None
+
+    def __init__(self, id, label=None, group=None):
+        self.id = id
+        self.label = label or self.label or id
+        self.group = group or self.group
+        self.alive = True
+        self.state = {}
+        self.epoch = 0  # bumped by a crash so that old timers never fire
+        self.sim = None
+
+    @property
+    def now(self):
+        return self.sim.kernel.now
+
+    def send(self, dst, label, data=None, delay=None):
+        if self.alive:
+            return self.sim.network.send(self.id, dst, label, data, delay)
+
+    def broadcast(self, dsts, label, data=None):
+        for dst in dsts:
+            self.send(dst, label, data)
+
+    def set_timer(self, after, label, data=None):
+        timer = Timer(self, label, data, self.epoch)
+        self.sim.kernel.schedule(self.sim.kernel.now + after, self.sim._fire, timer)
+        return timer
+
+    def set_state(self, **changes):
+        """Merge ``changes`` into the node's state and emit it when something changed."""
+        new = {**self.state, **changes}
+        if new != self.state:
+            self.state = new
+            self.sim.emit("state", node=self.id, state=new)
+
+    def note(self, text):
+        self.sim.emit("note", text=text, node=self.id)
+
+    def check(self, name, ok, detail=""):
+        self.sim.check(name, ok, detail)
+
+    def on_start(self):
+        pass
+
+    def on_message(self, msg):
+        pass
+
+    def on_timer(self, label, data):
+        pass
+
+    def on_crash(self):
+        pass
+
+    def on_recover(self):
+        pass
+
+
+class Network:
+    """Delivers messages after a delay, unless loss, a partition, a crash or an intervention stops them."""
+
+    def __init__(self, sim, delay=1, jitter=0, loss=0.0):
+        self.sim = sim
+        self.delay, self.jitter, self.loss = delay, jitter, loss
+        self.groups = None  # node id -> partition group index
+        self.rules = []  # active match interventions: [fault, remaining count]
+        self.in_flight = {}
+        self.next_id = 0
+        self.sent = self.delivered = self.dropped = 0
+        self.by_label = {}
+
+    def cut(self, src, dst):
+        groups = self.groups
+        return groups is not None and groups.get(src, -1) != groups.get(dst, -1)
+
+    def send(self, src, dst, label, data=None, delay=None, dup=None):
+        sim = self.sim
+        self.next_id += 1
+        msg = Message(self.next_id, src, dst, label, data, sim.kernel.now)
+        event = {"msg": msg.id, "src": src, "dst": dst, "label": label}
+        if data is not None:
+            event["data"] = data
+        if dup is not None:
+            event["dup"] = dup
+        sim.emit("send", **event)
+        self.sent += 1
+        self.by_label[label] = self.by_label.get(label, 0) + 1
+        if delay is None:
+            delay = self.delay + (sim.rng.randint(0, self.jitter) if self.jitter else 0)
+        if self.loss and sim.rng.random() < self.loss:
+            msg.fate = "loss"
+        elif self.cut(src, dst):
+            msg.fate = "partition"
+        duplicate = None
+        for rule in self.rules:
+            fault = rule[0]
+            if rule[1] > 0 and matches(fault["match"], msg):
+                rule[1] -= 1
+                if rule[1] == 0:
+                    action = fault["action"]
+                    if action == "drop":
+                        msg.fate = "manual"
+                    elif action == "delay":
+                        delay += fault["by"]
+                    else:
+                        duplicate = fault.get("by", 1)
+        self.rules = [r for r in self.rules if r[1] > 0]
+        msg.arrives = sim.kernel.now + delay
+        self.in_flight[msg.id] = msg
+        sim.kernel.schedule(msg.arrives, self._arrive, msg)
+        if duplicate is not None:
+            self.send(src, dst, label, data, delay + duplicate, dup=msg.id)
+        return msg.id
+
+    def _arrive(self, msg):
+        if msg.gone:
+            return
+        self.in_flight.pop(msg.id, None)
+        msg.gone = True
+        sim = self.sim
+        node = sim.nodes[msg.dst]
+        reason = msg.fate or ("partition" if self.cut(msg.src, msg.dst) else None) or (
+            None if node.alive else "crashed")
+        if reason:
+            self.dropped += 1
+            sim.emit("drop", msg=msg.id, src=msg.src, dst=msg.dst, reason=reason)
+            return
+        self.delivered += 1
+        sim.emit("deliver", msg=msg.id, src=msg.src, dst=msg.dst)
+        node.on_message(msg)
+
+    def drop_now(self, msg_id):
+        """Drop a message in flight at once (an intervention on its arrow)."""
+        msg = self.in_flight.pop(msg_id, None)
+        if msg is None:
+            return False
+        msg.gone = True
+        self.dropped += 1
+        self.sim.emit("drop", msg=msg.id, src=msg.src, dst=msg.dst, reason="manual")
+        return True
+
+    def delay_now(self, msg_id, by):
+        msg = self.in_flight.get(msg_id)
+        if msg is None:
+            return False
+        msg.gone = True  # the old arrival is void; a fresh copy keeps the id
+        fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at)
+        fresh.fate, fresh.arrives = msg.fate, msg.arrives + by
+        self.in_flight[msg.id] = fresh
+        self.sim.kernel.schedule(fresh.arrives, self._arrive, fresh)
+        return True
+
+
+class Simulation:
+    """One run of one scenario: parameters, seed and interventions in, trace out.
+
+    ``step()`` advances one kernel event (which may emit several trace events);
+    ``inject()`` applies an intervention now and records it with the trace
+    position, so that re-executing the recorded interventions gives the same trace.
+    """
+
+    def __init__(self, scenario, params, seed=0, faults=(), max_events=MAX_EVENTS, max_time=MAX_TIME):
+        self.scenario = scenario
+        self.params = params
+        self.seed = seed
+        self.kernel = Kernel(seed)
+        self.rng = self.kernel.rng
+        self.trace = []
+        self.nodes = {}
+        self.network = Network(self)
+        self.max_events, self.max_time = max_events, max_time
+        self.ended = False
+        self.summary = None
+        self.violations = {}  # invariant name -> detail of the first violation
+        self.interventions = []
+        self._pending = []  # recorded live interventions waiting for their trace position
+        self.emit("init", scenario=scenario.slug, params=params, seed=seed,
+                  nodes=[_node_entry(n) for n in scenario.nodes(params)],
+                  invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
+        for node in scenario.setup(self, params):
+            self.add(node)
+        for fault in faults:
+            self._schedule(fault)
+        for node in list(self.nodes.values()):
+            self.kernel.schedule(0, self._start, node)
+
+    # -- building ---------------------------------------------------------
+    def add(self, node):
+        node.sim = self
+        self.nodes[node.id] = node
+        return node
+
+    @property
+    def now(self):
+        return self.kernel.now
+
+    def emit(self, kind, **fields):
+        event = {"seq": len(self.trace), "t": self.kernel.now, "kind": kind}
+        event.update(fields)
+        self.trace.append(event)
+        return event
+
+    def note(self, text, node=None):
+        if node is None:
+            self.emit("note", text=text)
+        else:
+            self.emit("note", text=text, node=node)
+
+    def check(self, name, ok, detail=""):
+        """Report an invariant; the first violation of each is written to the trace."""
+        if not ok and name not in self.violations:
+            self.violations[name] = detail
+            self.emit("check", name=name, ok=False, detail=detail)
+
+    def schedule(self, after, action, *args):
+        self.kernel.schedule(self.kernel.now + after, action, *args)
+
+    # -- faults -----------------------------------------------------------
+    def crash(self, node_id):
+        node = self.nodes[node_id]
+        if node.alive:
+            node.alive = False
+            node.epoch += 1
+            self.emit("crash", node=node_id)
+            node.on_crash()
+
+    def recover(self, node_id):
+        node = self.nodes[node_id]
+        if not node.alive:
+            node.alive = True
+            self.emit("recover", node=node_id)
+            node.on_recover()
+
+    def inject(self, fault):
+        """Apply a validated intervention now and record it so the run re-executes exactly."""
+        fault = {**fault, "seq": len(self.trace), "at": self.kernel.now}
+        self.interventions.append(fault)
+        self._apply(fault)
+        return fault
+
+    def _schedule(self, fault):
+        if "seq" in fault:
+            self._pending.append(fault)
+            self._pending.sort(key=lambda f: f["seq"])
+        elif "at" in fault:
+            self.kernel.schedule(fault["at"], self._apply_recorded, fault, priority=FIRST)
+        else:
+            self._apply_recorded(fault)
+
+    def _apply_recorded(self, fault):
+        self.interventions.append(fault)
+        self._apply(fault)
+
+    def _apply(self, fault):
+        action = fault["action"]
+        self.emit("fault", fault=fault)
+        if action == "crash":
+            self.crash(fault["node"])
+        elif action == "recover":
+            self.recover(fault["node"])
+        elif action == "loss":
+            self.network.loss = fault["rate"]
+        elif action == "partition":
+            groups = {n: i for i, group in enumerate(fault["groups"]) for n in group}
+            self.network.groups = groups
+            if "until" in fault:
+                self.kernel.schedule(fault["until"], self._apply_recorded, {"action": "heal", "at": fault["until"]},
+                                     priority=FIRST)
+        elif action == "heal":
+            self.network.groups = None
+        elif action == "deliver":
+            pass
+        else:
+            match = fault["match"]
+            if "msg" in match and match["msg"] in self.network.in_flight:
+                if action == "drop":
+                    self.network.drop_now(match["msg"])
+                elif action == "delay":
+                    self.network.delay_now(match["msg"], fault["by"])
+                else:
+                    msg = self.network.in_flight[match["msg"]]
+                    self.network.send(msg.src, msg.dst, msg.label, msg.data,
+                                      msg.arrives - self.kernel.now + fault.get("by", 1), dup=msg.id)
+            elif "msg" not in match:
+                self.network.rules.append([fault, match.get("nth", 1)])
+
+    def _start(self, node):
+        if node.alive:
+            node.on_start()
+
+    def _fire(self, timer):
+        node = timer.node
+        if timer.cancelled or not node.alive or timer.epoch != node.epoch:
+            return
+        self.emit("timer", node=node.id, label=timer.label)
+        node.on_timer(timer.label, timer.data)
+
+    # -- running ----------------------------------------------------------
+    def step(self):
+        """Advance one kernel event. Returns False once the run has ended."""
+        if self.ended:
+            return False
+        while self._pending and self._pending[0]["seq"] <= len(self.trace):
+            self._apply_recorded(self._pending.pop(0))
+        kernel = self.kernel
+        if not len(kernel):
+            self.finish("quiescent")
+            return False
+        if len(self.trace) >= self.max_events:
+            self.finish("event cap", f"Stopped after {self.max_events} events: this run would not end by itself.")
+            return False
+        if kernel.next_time() > self.max_time:
+            self.finish("time cap", f"Stopped at t={self.max_time}: this run would not end by itself.")
+            return False
+        action, args = kernel.pop()
+        action(*args)
+        return True
+
+    def run(self):
+        while self.step():
+            pass
+        return self.trace
+
+    def advance(self, count):
+        """Step until ``count`` more trace events exist or the run ends; return the trace length."""
+        target = len(self.trace) + count
+        while len(self.trace) < target and self.step():
+            pass
+        return len(self.trace)
+
+    def finish(self, stopped="quiescent", why=None):
+        if self.ended:
+            return
+        if why:
+            self.note(why)
+        self.scenario.finish(self, self.params)
+        for inv in self.scenario.invariants:
+            broken = inv.name in self.violations
+            self.emit("check", name=inv.name, ok=not broken,
+                      detail=self.violations[inv.name] if broken else inv.text)
+        net = self.network
+        summary = {
+            "messages_sent": net.sent,
+            "messages_delivered": net.delivered,
+            "messages_dropped": net.dropped,
+            "messages_by_label": dict(sorted(net.by_label.items())),
+            "violations": [i.name for i in self.scenario.invariants if i.name in self.violations],
+            "end_time": self.kernel.now,
+            "stopped": stopped,
+        }
+        summary.update(self.scenario.summary(self, self.params))
+        self.summary = summary
+        self.ended = True
+        self.emit("end", summary=summary)
+
+
+def _node_entry(node):
+    if isinstance(node, str):
+        return {"id": node, "label": node}
+    entry = {"id": node[0], "label": node[1]}
+    if len(node) > 2 and node[2]:
+        entry["group"] = node[2]
+    return entry

@@ -1,0 +1,307 @@
+"""The gossip problem: 2n-4 calls let n people share n secrets; rounds and random calls trade calls for time."""
+import math
+
+from ..engine import Node
+from ..params import Param
+from ..scenario import Invariant, Scenario, refuse
+
+ROUND_TICKS = 3  # the CALL, the REPLY, hanging up
+MODES = ("optimal", "parallel", "epidemic", "push")
+RUMOUR = "P1"
+
+
+def rank(person):
+    return int(person[1:])
+
+
+def ordered(secrets):
+    return sorted(secrets, key=rank)
+
+
+def log2_ceil(n):
+    return (n - 1).bit_length()
+
+
+def min_calls(n):
+    return {2: 1, 3: 3}.get(n, 2 * n - 4)
+
+
+def optimal_schedule(n):
+    """Rounds of calls (caller, callee): P5..Pn phone P1, P1..P4 exchange in two rounds, P1 phones back."""
+    if n < 4:
+        return [[(1, 2)], [(2, 3)], [(1, 3)]][:min_calls(n)]
+    outer = range(5, n + 1)
+    return [[(i, 1)] for i in outer] + [[(1, 2), (3, 4)], [(1, 3), (2, 4)]] + [[(1, i)] for i in outer]
+
+
+def hypercube(n):
+    return [[(i + 1, (i ^ bit) + 1) for i in range(n) if i < i ^ bit] for bit in (1 << k for k in range(log2_ceil(n)))]
+
+
+def parallel_schedule(n):
+    """Disjoint calls per round: hypercube for 2^k, Knödel's schedule for even n, fold-in/fold-out for odd n."""
+    d = log2_ceil(n)
+    if n == 1 << d:
+        return hypercube(n)
+    if n % 2 == 0:
+        h = n // 2
+        return [[(j + 1, h + (j + (1 << r) - 1) % h + 1) for j in range(h)] for r in range(d)]
+    m = 1 << (d - 1)
+    fold = [(i, i - m) for i in range(m + 1, n + 1)]
+    return [fold] + hypercube(m) + [[(b, a) for a, b in fold]]
+
+
+SCHEDULES = {"optimal": optimal_schedule, "parallel": parallel_schedule}
+
+
+def parallel_min_rounds(n):
+    return log2_ceil(n) + n % 2
+
+
+class Person(Node):
+    """Knows a set of secrets; answers a CALL with what it knew, then adds what the caller brought (push: no answer)."""
+
+    def __init__(self, id, exchange):
+        super().__init__(id)
+        self.exchange = exchange
+        self.knows = {id}
+        self.sorted_knows = [id]  # replaced on change, never mutated, so messages and state may share it
+
+    def on_start(self):
+        self.set_state(knows=self.sorted_knows, known=1)
+
+    def call(self, other, round):
+        secrets = [RUMOUR] if self.exchange.push else self.sorted_knows
+        return self.send(other, "CALL", {"round": round, "secrets": secrets})
+
+    def on_message(self, msg):
+        if msg.label == "CALL" and not self.exchange.push:
+            knew = self.sorted_knows
+            self.send(msg.src, "REPLY", {"round": msg.data["round"], "secrets": knew})
+            self.exchange.answered(msg.id, knew)
+        self.learn(msg.data["secrets"])
+
+    def learn(self, secrets):
+        if not self.knows.issuperset(secrets):
+            self.remember(self.knows.union(secrets))
+
+    def remember(self, knows):
+        if not knows >= self.knows:
+            self.check("knowledge_monotone", False, f"{self.id} no longer knows "
+                       f"{', '.join(ordered(self.knows - knows))}: what it learned was lost in the crash.")
+        self.knows, self.sorted_knows = knows, [s for s in self.exchange.ids if s in knows]
+        self.set_state(knows=self.sorted_knows, known=len(knows))
+
+    def on_recover(self):
+        self.note(f"{self.id} is back, but knows only its own secret: what it heard was kept in memory only.")
+        self.remember({self.id})
+
+
+class Call:
+    __slots__ = ("caller", "callee", "sent", "reply")
+
+    def __init__(self, caller, callee, sent):
+        self.caller, self.callee, self.sent, self.reply = caller, callee, sent, None
+
+
+class Exchange:
+    """The telephone exchange of one run: places each round's calls at once and audits them when it ends."""
+
+    def __init__(self, sim, params):
+        self.sim = sim
+        self.mode, self.n = params["mode"], params["n"]
+        self.push = self.mode == "push"
+        make = SCHEDULES.get(self.mode)
+        self.schedule = make(self.n) if make else None
+        self.last_round = len(self.schedule) if self.schedule else params["max_rounds"]
+        self.ids = [f"P{i}" for i in range(1, self.n + 1)]
+        self.people = [Person(id, self) for id in self.ids]
+        self.round = self.calls = 0
+        self.completed_in = None
+        self.open = {}  # CALL message id -> Call, for the current round
+
+    def complete(self):
+        if self.push:
+            return all(RUMOUR in p.knows for p in self.people)
+        return all(len(p.knows) == self.n for p in self.people)
+
+    def begin(self):
+        self.round += 1
+        self.open = {}
+        for caller, callee in self.pairs():
+            msg = caller.call(callee.id, self.round)
+            self.open[msg] = Call(caller, callee, caller.knows)
+            self.calls += 1
+        self.sim.schedule(ROUND_TICKS, self.end)
+
+    def pairs(self):
+        people, rng = self.people, self.sim.rng
+        if self.schedule:
+            for a, b in self.schedule[self.round - 1]:
+                a, b = people[a - 1], people[b - 1]
+                if a.alive or b.alive:
+                    yield (a, b) if a.alive else (b, a)
+            return
+        callers = [p for p in people if p.alive and (not self.push or RUMOUR in p.knows)]
+        for caller in callers:
+            k = rng.randrange(self.n - 1)
+            yield caller, people[k + (k >= rank(caller.id) - 1)]
+
+    def answered(self, msg_id, knew):
+        call = self.open.get(msg_id)
+        if call:
+            call.reply = set(knew)
+
+    def end(self):
+        for call in self.open.values():
+            if call.reply is not None:
+                self.audit(call)
+        if self.completed_in is None and self.complete():
+            self.completed_in = self.round
+            goal = f"the rumour {RUMOUR}" if self.push else f"all {self.n} secrets"
+            fewest = (": the fewest calls possible" if self.mode == "optimal" and self.calls == min_calls(self.n)
+                      else ": the fewest rounds possible" if self.mode == "parallel"
+                      and self.round == parallel_min_rounds(self.n) else "")
+            self.sim.note(f"Round {self.round}: everyone knows {goal}, after {self.calls} "
+                          f"call{'s' if self.calls > 1 else ''}{fewest}.")
+            if not self.schedule:
+                return
+        if self.round < self.last_round:
+            self.begin()
+        elif not self.schedule and self.completed_in is None:
+            goal = f"the rumour {RUMOUR}" if self.push else "everything"
+            self.sim.note(f"The round cap ({self.last_round}) is reached and not everyone knows {goal}.")
+
+    def audit(self, call):
+        brought = call.sent | call.reply
+        for who, why in ((call.caller, "its REPLY did not arrive within the round"), (call.callee, "it forgot them")):
+            missing = brought - who.knows
+            if missing:
+                return self.sim.check("call_symmetric", False,
+                                      f"Round {self.round}: {call.caller.id} called {call.callee.id}, but {who.id} "
+                                      f"does not know {', '.join(ordered(missing))}: {why}.")
+
+
+class Gossip(Scenario):
+    slug = "gossip"
+    title = "The gossip problem"
+    summary_text = "n people, n secrets, a telephone: how few calls, and how few rounds, until everyone knows all?"
+    teaches = ("Why 2n-4 calls are the minimum, why parallel rounds need at least log2 n, and why random "
+               "gossip spreads in O(log n) rounds yet a single lost call can leave someone in the dark.")
+    problem = (
+        "Persons P1..Pn each know one secret (P3's secret is called P3). They talk by telephone: in a call the "
+        "caller's CALL carries everything the caller knows, the callee answers with a REPLY carrying everything "
+        "it knew, and both hang up knowing the union. The goal is that everyone knows all n secrets. Modes: "
+        "'optimal' places the fewest calls, one after another; 'parallel' runs rounds in which each person is "
+        "in at most one call; 'epidemic' (push-pull) has every person call a random other person each round; "
+        "'push' spreads a single rumour, P1's secret: whoever knows it calls a random person and tells it, and "
+        "there the goal is that everyone knows P1's secret. Calls of a round happen at once.")
+    theory = (
+        "For n >= 4 exactly 2n-4 calls are needed (n=2 needs 1, n=3 needs 3). A schedule: P5..Pn each call P1; "
+        "P1-P2 and P3-P4 talk, then P1-P3 and P2-P4, after which P1..P4 know everything; P1 calls P5..Pn back. "
+        "In a parallel round the holders of any secret at most double, so at least ceil(log2 n) rounds are "
+        "needed: the hypercube schedule (round k pairs persons whose numbers minus one differ in bit k) meets "
+        "this when n is a power of two, Knödel's schedule for every even n, and odd n needs one round more "
+        "(fold the extra persons in, hypercube, fold them out). Random calls need no schedule and finish in "
+        "O(log n) rounds with high probability: push spreads one rumour in about log2 n + ln n rounds, push-pull "
+        "in about log3 n, and push-pull exchanging everything brings all n secrets to everyone in O(log n). "
+        "In push mode complete means everyone knows the one rumour, P1's secret. A round is three ticks: the "
+        "CALL, the REPLY, hanging up.")
+    source = (
+        "Tijdeman, 'On a telephone problem', Nieuw Archief voor Wiskunde 19 (1971); Baker and Shostak, "
+        "'Gossips and telephones', Discrete Mathematics 2 (1972); Hajnal, Milner and Szemerédi, 'A cure for the "
+        "telephone disease', Canadian Mathematical Bulletin 15 (1972); Knödel, 'New gossips and telephones', "
+        "Discrete Mathematics 13 (1975); Frieze and Grimmett, 'The shortest-path problem for graphs with random "
+        "arc-lengths', Discrete Applied Mathematics 10 (1985); Pittel, 'On spreading a rumor', SIAM J. Applied "
+        "Mathematics 47 (1987); Karp, Schindelhauer, Shenker and Vöcking, 'Randomized rumor spreading', FOCS 2000.")
+    params = (
+        Param("n", "int", 6, "number of persons (at most 32 in optimal and parallel modes)", 2, 64),
+        Param("mode", "choice", "optimal", "who calls whom: a fixed schedule or random partners", choices=MODES),
+        Param("max_rounds", "int", lambda p: 4 * log2_ceil(p["n"]) + 10,
+              "round cap for the random modes (epidemic, push)", 1, 100),
+    )
+    invariants = (
+        Invariant("knowledge_monotone", "Nobody ever forgets a secret."),
+        Invariant("call_symmetric", "After a call both sides know the same: everything either side brought to it."),
+        Invariant("complete", "At the end everyone knows all n secrets (in push mode: P1's rumour)."),
+    )
+
+    def nodes(self, params):
+        return [f"P{i}" for i in range(1, params["n"] + 1)]
+
+    def validate(self, params):
+        if params["mode"] in ("optimal", "parallel") and params["n"] > 32:
+            refuse("n", f"at most 32 in {params['mode']} mode (up to 64 in epidemic and push modes)")
+
+    def setup(self, sim, params):
+        exchange = Exchange(sim, params)
+        sim.schedule(0, self.first_round, sim, exchange)
+        return exchange.people
+
+    def first_round(self, sim, exchange):
+        n, mode = exchange.n, exchange.mode
+        if mode == "optimal":
+            core = "P1-P2 and P3-P4 talk, then P1-P3 and P2-P4"
+            outer = "P5" if n == 5 else f"P5..P{n}"
+            sim.note({2: "One call, and both know both secrets.",
+                      3: "P1-P2, P2-P3, P1-P3: with three people two calls always leave someone out.",
+                      4: f"{core}: 4 calls."}.get(n, f"{outer} {'phones' if n == 5 else 'each phone'} P1; {core}, "
+                                                     f"after which P1..P4 know everything; P1 phones {outer} back: "
+                                                     f"{min_calls(n)} calls."))
+        elif mode == "parallel":
+            m = 1 << (log2_ceil(n) - 1)
+            how = ("the hypercube: in round k each person talks to the one whose number minus one differs in bit k"
+                   if n & (n - 1) == 0 else "Knödel's schedule" if n % 2 == 0
+                   else f"a fold: P{m + 1}..P{n} first call into P1..P{n - m}, P1..P{m} gossip on a hypercube, "
+                        f"and the first round is repeated at the end")
+            sim.note(f"Every round each person is in at most one call, following {how}.")
+        elif mode == "epidemic":
+            sim.note("Each round every person calls someone at random and both swap everything they know.")
+        elif mode == "push":
+            sim.note(f"Only {RUMOUR} knows the rumour. Each round everyone who knows it tells someone at random.")
+        exchange.begin()
+
+    def exchange(self, sim):
+        return sim.nodes["P1"].exchange
+
+    def finish(self, sim, params):
+        exchange = self.exchange(sim)
+        if exchange.complete():
+            return
+        people = exchange.people
+        if exchange.push:
+            missing = [p.id for p in people if RUMOUR not in p.knows]
+            detail = f"{', '.join(missing)} never heard the rumour {RUMOUR}."
+        else:
+            lacking = [p for p in people if len(p.knows) < exchange.n]
+            detail = "Not everyone knows everything: " + "; ".join(
+                f"{p.id} lacks {', '.join(ordered(set(exchange.ids) - p.knows))}" for p in lacking[:4]) + (
+                "; ..." if len(lacking) > 4 else ".")
+        sim.check("complete", False, detail)
+
+    def summary(self, sim, params):
+        exchange = self.exchange(sim)
+        n, mode = params["n"], params["mode"]
+        complete = exchange.complete()
+        if mode == "push":
+            goal = f"everyone knows the rumour {RUMOUR} (push spreads one secret)"
+            theory = {"min_calls": n - 1,
+                      "rounds_lower_bound": log2_ceil(n), "expected_rounds": round(math.log2(n) + math.log(n), 2),
+                      "round_cap": params["max_rounds"]}
+        elif mode == "epidemic":
+            theory = {"min_calls": min_calls(n),
+                      "push_pull_one_rumour_rounds": round(math.log(n, 3), 2), "round_cap": params["max_rounds"]}
+        else:
+            theory = {"min_calls": min_calls(n),
+                      "rounds_lower_bound": log2_ceil(n), "min_parallel_rounds": parallel_min_rounds(n),
+                      "schedule_calls": sum(map(len, exchange.schedule)), "schedule_rounds": len(exchange.schedule)}
+        return {
+            "mode": mode,
+            "goal": goal if mode == "push" else f"everyone knows all {n} secrets",
+            "calls": exchange.calls,
+            "rounds": exchange.round,
+            "complete": complete,
+            "completed_in_round": exchange.completed_in,
+            "knowledge": {p.id: list(p.sorted_knows) for p in exchange.people},
+            "theory": theory,
+        }

@@ -1,0 +1,516 @@
+"""Payment retries with idempotency keys: retrying is only safe when the server can recognise a retry."""
+from ..engine import Node, Simulation
+from ..params import Param
+from ..scenario import Invariant, Scenario, refuse
+
+KEY_TTL_MS = 86_400_000  # Stripe prunes keys once they are at least 24 hours old
+CHARGE_MS = 80  # the card network authorises a charge in this long
+HEALTH_MS = 20  # a gateway silent this long after a health check is down
+DOUBLE_CLICK_MS = 20
+NEXT_PAYMENT_MS = 100
+PERIOD_MS = 3000  # one billing period, compressed
+RESTART_MS = 500
+MAX_TIME = 3 * KEY_TTL_MS  # room for a retry a day later; idle time costs nothing
+GATEWAYS = ("Primary", "Fallback")
+JITTER_TEXT = {"none": "no jitter", "full": "full jitter", "equal": "equal jitter",
+               "decorrelated": "decorrelated jitter"}
+
+
+def retry_bounds(jitter, n, base, cap):
+    """The smallest and largest wait before the n-th retry (n from 1), as Brooker's formulas allow."""
+    temp = min(cap, base * 2 ** (n - 1))
+    if jitter == "none":
+        return temp, temp
+    if jitter == "full":
+        return 0, temp
+    if jitter == "equal":
+        return temp // 2, temp
+    return min(cap, base), min(cap, base * 3 ** n)
+
+
+def backoff(jitter, n, base, cap, prev, rng):
+    """The wait before the n-th retry; ``prev`` is the previous wait (decorrelated jitter grows from it)."""
+    temp = min(cap, base * 2 ** (n - 1))
+    if jitter == "none":
+        return temp
+    if jitter == "full":
+        return rng.randint(0, temp)
+    if jitter == "equal":
+        return temp // 2 + rng.randint(0, temp - temp // 2)
+    return min(cap, rng.randint(base, prev * 3))
+
+
+class Ledger:
+    """What the gateways really charged, by logical payment: the ground truth the invariant is checked on."""
+
+    def __init__(self):
+        self.charges = {}
+        self.amount = 0
+        self.attempts = 0
+        self.retry_delays = []
+        self.outcomes = {}
+        self.replays = self.conflicts = self.mismatches = self.expired = self.failovers = 0
+
+    def charge(self, payment, amount):
+        self.charges[payment] = self.charges.get(payment, 0) + 1
+        self.amount += amount
+        return self.charges[payment]
+
+
+class Gateway(Node):
+    """A payment provider with Stripe's idempotency layer: one saved response per key, for 24 hours."""
+
+    group = "service"
+
+    def __init__(self, id, ledger, injected):
+        super().__init__(id, label=f"{id} gateway")
+        self.ledger, self.injected = ledger, injected
+        self.keys = {}  # key -> {"fp", "at", "response"}; durable, survives a crash
+        self.charged = 0
+
+    def on_start(self):
+        self.set_state(charges=0, keys=0)
+
+    def on_message(self, msg):
+        if msg.label == "HEALTH":
+            return self.send(msg.src, "UP")
+        data = msg.data
+        if self.injected["left"] > 0:
+            self.injected["left"] -= 1
+            return self.fail(msg)
+        key = data.get("key")
+        if key is not None:
+            saved = self.keys.get(key)
+            if saved and self.now - saved["at"] >= KEY_TTL_MS:
+                del self.keys[key]
+                self.ledger.expired += 1
+                self.note(f"Key {key} was stored {self.now - saved['at']:,} ms ago, over 24 h: it was pruned, so "
+                          "this is a new payment.")
+                saved = None
+            if saved:
+                return self.answer_saved(msg, key, saved)
+            self.keys[key] = {"fp": (data["payment"], data["amount"]), "at": self.now, "response": None}
+            self.set_state(keys=len(self.keys))
+        self.set_timer(CHARGE_MS, "authorised", {**data, "src": msg.src})
+
+    def fail(self, msg):
+        kind = self.injected["kind"]
+        if kind == "timeout":
+            self.note(f"{self.id} hangs on this charge: no answer, nothing charged.")
+        else:
+            self.send(msg.src, "500 Server Error" if kind == "500" else "503 Unavailable", {"fwd": msg.data["fwd"]})
+
+    def answer_saved(self, msg, key, saved):
+        data = msg.data
+        if saved["fp"] != (data["payment"], data["amount"]):
+            self.ledger.mismatches += 1
+            self.note(f"Key {key} was first used for {saved['fp'][0]}: other parameters, refused.")
+            return self.send(msg.src, "400 Idempotency Error", {"fwd": data["fwd"]})
+        if saved["response"] is None:
+            self.ledger.conflicts += 1
+            return self.send(msg.src, "409 Conflict", {"fwd": data["fwd"]})
+        self.ledger.replays += 1
+        self.send(msg.src, "200 OK", {"fwd": data["fwd"], **saved["response"], "replayed": True})
+
+    def on_timer(self, label, data):
+        payment, amount, key = data["payment"], data["amount"], data.get("key")
+        self.charged += 1
+        times = self.ledger.charge(payment, amount)
+        charge = f"ch_{self.id[0]}{self.charged}"
+        self.check("at_most_once_charge", times <= 1,
+                   f"{payment} charged {times} times: the last by {self.id} as {charge}.")
+        if times > 1:
+            self.sim.note(f"{payment} is charged again: nothing told {self.id} this request repeats a payment "
+                          "already made.")
+        response = {"payment": payment, "charge": charge}
+        if key is not None:
+            self.keys[key]["response"] = response
+        self.set_state(charges=self.charged)
+        self.send(data["src"], "200 OK", {"fwd": data["fwd"], **response})
+
+    def on_crash(self):
+        for key in [k for k, saved in self.keys.items() if saved["response"] is None]:
+            del self.keys[key]  # the charge in progress is rolled back with its key
+
+
+class PaymentManager(Node):
+    """Routes each charge to the first healthy gateway; a key stays with the gateway that first saw it."""
+
+    label = "Payment manager"
+    group = "service"
+
+    def __init__(self, id, ledger, params):
+        super().__init__(id)
+        self.ledger = ledger
+        self.read_timeout = params["timeout_ms"] // 2
+        self.lose_response = params["lose_response"]
+        self.health = dict.fromkeys(GATEWAYS, "unknown")
+        self.pinned = {}  # key -> gateway
+        self.pending = {}  # forward id -> request being served
+        self.queue = []
+        self.forwarded = 0
+
+    def on_start(self):
+        self.set_state(**self.health)
+        self.broadcast(GATEWAYS, "HEALTH")
+        self.probe = self.set_timer(HEALTH_MS, "health check")
+
+    def on_crash(self):
+        self.pending, self.queue = {}, []
+
+    def on_recover(self):
+        for gw in GATEWAYS:
+            self.mark(gw, "unknown")
+        self.on_start()
+
+    def on_message(self, msg):
+        if msg.src in GATEWAYS:
+            self.mark(msg.src, "up")
+            if msg.label == "UP":
+                if "unknown" not in self.health.values():
+                    self.probe.cancel()
+                    self.flush()
+                return
+            return self.relay(msg)
+        if "unknown" in self.health.values():
+            self.queue.append(msg)
+        else:
+            self.route(msg)
+
+    def on_timer(self, label, data):
+        if label == "health check":
+            for gw in GATEWAYS:
+                if self.health[gw] == "unknown":
+                    self.mark(gw, "down")
+                    self.note(f"{gw} did not answer the health check: new payments go elsewhere.")
+            return self.flush()
+        request = self.pending.get(data)
+        if request and not request["timed_out"]:
+            request["timed_out"] = True
+            self.mark(request["gw"], "down")
+            stays = f", so key {request['key']} stays with {request['gw']}" if request["key"] else ""
+            self.note(f"No answer from {request['gw']} in {self.read_timeout} ms: the charge may or may not "
+                      f"have happened{stays}.")
+            self.send(request["client"], "504 Gateway Timeout", {"req": request["req"]})
+
+    def mark(self, gw, health):
+        if self.health[gw] != health:
+            self.health[gw] = health
+            self.set_state(**{gw: health})
+
+    def flush(self):
+        queue, self.queue = self.queue, []
+        for msg in queue:
+            self.route(msg)
+
+    def route(self, msg):
+        data = msg.data
+        key = data.get("key")
+        gw = self.pinned.get(key) or next((g for g in GATEWAYS if self.health[g] == "up"), None)
+        if gw is None:
+            return self.send(msg.src, "503 Unavailable", {"req": data["req"]})
+        if key is not None and key not in self.pinned:
+            self.pinned[key] = gw
+            if gw != GATEWAYS[0]:
+                self.ledger.failovers += 1
+                self.note(f"{GATEWAYS[0]} is down: {data['payment']} fails over to {gw} with key {key}.")
+        self.forwarded += 1
+        fwd = self.forwarded
+        self.pending[fwd] = {"client": msg.src, "req": data["req"], "gw": gw, "key": key, "timed_out": False,
+                             "timer": self.set_timer(self.read_timeout, "read timeout", fwd)}
+        self.send(gw, "CHARGE", {"fwd": fwd, **{k: v for k, v in data.items() if k != "req"}})
+
+    def relay(self, msg):
+        request = self.pending.pop(msg.data["fwd"], None)
+        if request is None:
+            return
+        request["timer"].cancel()
+        data = {**msg.data, "req": request["req"]}
+        del data["fwd"]
+        sent = self.send(request["client"], msg.label, data)
+        if self.lose_response and msg.label == "200 OK" and not data.get("replayed"):
+            self.lose_response = False
+            self.sim.network.in_flight[sent].fate = "loss"
+            self.sim.note(f"The 200 OK for {data['payment']} is lost on its way back: the money is taken, "
+                          f"but {request['client']} cannot know it.")
+
+
+class PaymentClient(Node):
+    """Charges its payments one after another, retrying with capped exponential backoff and jitter."""
+
+    group = "client"
+
+    def __init__(self, id, ledger, params, jobs):
+        super().__init__(id)
+        self.ledger, self.jobs = ledger, jobs
+        self.idempotency = params["idempotency"]
+        self.max_attempts, self.jitter = params["max_attempts"], params["jitter"]
+        self.base, self.cap, self.timeout = params["base_ms"], params["cap_ms"], params["timeout_ms"]
+        self.amount = params["amount"]
+        self.double_submit = params["double_submit"]
+        self.late_retry = params["late_retry_ms"]
+        self.late = None  # the request id of the late retry
+        self.index = 0  # the first payment not yet settled; durable, survives a crash
+        self.tries = 0
+        self.sleep = self.base
+        self.waiting = {}  # request id -> its client timeout
+        self.retry = None
+        self.requests = 0
+
+    @property
+    def job(self):
+        return self.jobs[self.index] if self.index < len(self.jobs) else (None, None)
+
+    def on_start(self):
+        if self.jobs:
+            self.begin()
+
+    def begin(self):
+        self.tries, self.sleep = 0, self.base
+        self.set_state(payment=self.job[0], attempt=0, status="charging")
+        self.attempt()
+        if self.double_submit and self.index == 0:
+            self.double_submit = False
+            self.set_timer(DOUBLE_CLICK_MS, "double submit")
+
+    def attempt(self, retry=True, job=None):
+        payment, key = job or self.job
+        self.requests += 1
+        self.ledger.attempts += 1
+        if retry:
+            self.tries += 1
+            self.set_state(attempt=self.tries)
+        data = {"req": self.requests, "payment": payment, "amount": self.amount}
+        if self.idempotency:
+            data["key"] = key
+        self.send("PaymentManager", "CHARGE", data)
+        self.waiting[self.requests] = self.set_timer(self.timeout, "client timeout", self.requests)
+
+    def on_message(self, msg):
+        timer = self.waiting.pop(msg.data["req"], None)
+        if timer:
+            timer.cancel()
+        if msg.data["req"] == self.late:
+            return self.late_answer(msg)
+        if msg.label == "200 OK":
+            if msg.data["payment"] == self.job[0]:
+                if msg.data.get("replayed"):
+                    self.note(f"Saved response replayed for {msg.data['payment']}: charge {msg.data['charge']}, "
+                              "not charged again.")
+                self.paid(msg)
+            return
+        if timer is None:
+            return  # an answer to a request already given up on
+        if msg.label == "400 Idempotency Error":
+            return self.settle("rejected")
+        if self.waiting:
+            return self.note(f"{msg.label}: another request for {self.job[0]} is still in flight; wait for it.")
+        self.back_off(msg.label)
+
+    def on_timer(self, label, data):
+        if label == "client timeout":
+            del self.waiting[data]
+            if data == self.late:
+                return self.note("The late retry gets no answer.")
+            if not self.waiting:
+                self.back_off(f"No answer in {self.timeout} ms")
+        elif label == "double submit":
+            if self.waiting:
+                self.note("The customer clicks Pay again: the same payment is submitted twice.")
+                self.attempt(retry=False)
+        elif label == "backoff":
+            self.retry = None
+            self.attempt()
+        elif label == "next":
+            self.begin()
+        elif label == "late retry":
+            self.note(f"{self.late_retry:,} ms later, {data[0]} is submitted again, exactly as before.")
+            self.attempt(retry=False, job=data)
+            self.late = self.requests
+
+    def late_answer(self, msg):
+        if msg.label != "200 OK":
+            return self.note(f"The late retry gets {msg.label}.")
+        if msg.data.get("replayed"):
+            return self.note(f"The late retry gets the saved response {msg.data['charge']}: no new charge.")
+        self.note(f"The late retry is charged anew as {msg.data['charge']}.")
+
+    def back_off(self, why):
+        if self.tries >= self.max_attempts:
+            return self.settle("failed")
+        self.sleep = backoff(self.jitter, self.tries, self.base, self.cap, self.sleep, self.sim.rng)
+        self.ledger.retry_delays.append(self.sleep)
+        self.set_state(status=f"retry in {self.sleep} ms")
+        self.note(f"{why}: retry {self.tries} of {self.job[0]} in {self.sleep} ms ({JITTER_TEXT[self.jitter]}).")
+        self.retry = self.set_timer(self.sleep, "backoff")
+
+    def paid(self, msg):
+        self.settle("paid")
+
+    def settle(self, outcome):
+        for timer in [self.retry, *self.waiting.values()]:
+            if timer:
+                timer.cancel()
+        self.retry, self.waiting = None, {}
+        self.ledger.outcomes[self.job[0]] = outcome
+        self.set_state(status=outcome)
+        if outcome == "failed":
+            self.note(f"{self.job[0]} gives up after {self.tries} attempts: whether it was charged is unknown "
+                      "until someone reconciles with the gateways.")
+        if outcome == "paid" and self.index == 0 and self.late_retry:
+            self.set_timer(self.late_retry, "late retry", self.job)
+        self.index += 1
+        if self.index < len(self.jobs):
+            self.set_timer(self.gap(), "next")
+
+    def gap(self):
+        return NEXT_PAYMENT_MS
+
+    def on_crash(self):
+        self.retry, self.waiting = None, {}
+
+    def on_recover(self):
+        if self.index < len(self.jobs):
+            key = " with its stored key" if self.idempotency else ""
+            self.note(f"{self.id} restarts and resumes {self.job[0]}{key}.")
+            self.begin()
+
+
+class Checkout(PaymentClient):
+    """A shop's checkout: one key per order, stored with the order before the first attempt."""
+
+
+class Scheduler(PaymentClient):
+    """Bills a subscription each period; the key is subscription and period, so a re-run reuses it."""
+
+    def __init__(self, id, ledger, params, jobs, crash_after_charge):
+        super().__init__(id, ledger, params, jobs)
+        self.crash_after_charge = crash_after_charge
+
+    def paid(self, msg):
+        if self.crash_after_charge:
+            self.crash_after_charge = False
+            self.sim.note(f"The scheduler crashes after {msg.data['payment']} was charged, before recording it: "
+                          "on restart it runs the period again.")
+            self.sim.crash(self.id)
+            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+            return
+        self.settle("paid")
+
+    def gap(self):
+        return max(1, self.index * PERIOD_MS - self.now)
+
+
+class PaymentGateway(Scenario):
+    slug = "payment-gateway"
+    title = "Payment gateway: retries and idempotency keys"
+    summary_text = "A checkout retries charges through primary and fallback gateways without charging twice."
+    teaches = ("Why a timeout leaves a payment's outcome unknown, how idempotency keys make retries safe, "
+               "and how jittered exponential backoff spreads the retries out.")
+    problem = (
+        "A Checkout charges orders through a Payment manager, which sends each charge to the Primary gateway, "
+        "or to the Fallback gateway when a health check finds the Primary down. Responses get lost, gateways "
+        "answer 500 or 503 or hang, customers click Pay twice, and a recurring-billing Scheduler may crash "
+        "after a charge but before it records it. Each time the client cannot know whether money moved, so it "
+        "retries after a backoff. With idempotency on, every logical payment carries one key (the order, or "
+        "subscription and period) and the gateway saves the response under it: a retry with the same key and "
+        "parameters gets the saved response, other parameters get 400, a retry while the first is still "
+        "running gets 409. A key stays with the gateway that first saw it, since another provider would not "
+        "know it.")
+    theory = (
+        "Without a way to recognise retries, at-least-once delivery plus a non-idempotent charge means some "
+        "payments are charged twice; an idempotency key makes the charge idempotent, so a retry is harmless "
+        "for as long as the key is kept (24 hours at Stripe: a retry a day later is a new payment). Retries "
+        "wait min(cap, base*2^k) before retry k+1 with no jitter; full jitter draws from [0, that], equal "
+        "jitter from [half, all of it], decorrelated jitter from [base, 3 * previous wait], capped. Jitter "
+        "keeps clients that failed together from retrying together. The 500 and 503 here fail before the "
+        "charge runs, so nothing is saved and a retry with the same key runs afresh.")
+    source = ("Stripe API reference, 'Idempotent requests' and 'Advanced error handling' (docs.stripe.com); "
+              "Marc Brooker, 'Exponential Backoff And Jitter', AWS Architecture Blog, 2015.")
+    tick = "one millisecond"
+    params = (
+        Param("idempotency", "bool", True, "send one idempotency key per logical payment"),
+        Param("max_attempts", "int", 4, "attempts per payment, the first included", 1, 10),
+        Param("base_ms", "int", 100, "backoff base (ms)", 1, 5000),
+        Param("cap_ms", "int", 2000, "backoff cap (ms)", 1, 60000),
+        Param("jitter", "choice", "full", "how the wait is randomised", choices=("none", "full", "equal",
+                                                                                  "decorrelated")),
+        Param("timeout_ms", "int", 1000, "client timeout (ms); the payment manager waits half of it", 200, 10000),
+        Param("amount", "int", 2500, "amount of each payment (cents)", 1, 1_000_000),
+        Param("payments", "int", 1, "orders the Checkout pays", 1, 20),
+        Param("recurring", "bool", False, "the Scheduler bills a subscription instead of the Checkout"),
+        Param("periods", "int", 3, "billing periods the Scheduler charges", 1, 12),
+        Param("lose_response", "bool", False, "the response to the first successful charge is lost"),
+        Param("gateway_error", "choice", "none", "what the first error_count charge attempts get",
+              choices=("none", "500", "503", "timeout")),
+        Param("error_count", "int", 1, "how many charge attempts get the gateway error", 0, 20),
+        Param("double_submit", "bool", False, "the first payment is submitted twice, 20 ms apart"),
+        Param("primary_down", "bool", False, "the primary gateway is down from the start"),
+        Param("scheduler_crash", "bool", False, "the Scheduler crashes after its first charge, before recording it"),
+        Param("reuse_key", "bool", False, "bug: every order reuses the first order's key"),
+        Param("late_retry_ms", "int", 0, "the first payment is sent again this long after it was paid, with its "
+              "key (0: never; keys expire after 86400000)", 0, 2 * KEY_TTL_MS),
+    )
+    invariants = (
+        Invariant("at_most_once_charge", "Each logical payment is charged at most once."),
+    )
+
+    def nodes(self, params):
+        return [("Checkout", "Checkout", "client"), ("PaymentManager", "Payment manager", "service"),
+                ("Primary", "Primary gateway", "service"), ("Fallback", "Fallback gateway", "service"),
+                ("Scheduler", "Scheduler", "client")]
+
+    def validate(self, params):
+        if params["cap_ms"] < params["base_ms"]:
+            refuse("cap_ms", "must be at least base_ms")
+        if params["reuse_key"] and (params["recurring"] or params["payments"] < 2):
+            refuse("reuse_key", "needs the Checkout with at least 2 payments")
+
+    def simulate(self, params, seed=0, faults=()):
+        return Simulation(self, params, seed, faults, max_events=self.max_events, max_time=MAX_TIME)
+
+    def setup(self, sim, params):
+        sim.network.delay, sim.network.jitter = 3, 2
+        ledger = Ledger()
+        injected = {"kind": params["gateway_error"],
+                    "left": params["error_count"] if params["gateway_error"] != "none" else 0}
+        orders = [f"order-{i}" for i in range(1, params["payments"] + 1)]
+        checkout_jobs = [] if params["recurring"] else [
+            (order, "key-order-1" if params["reuse_key"] else f"key-{order}") for order in orders]
+        periods = [f"sub-1:period-{k}" for k in range(1, params["periods"] + 1)] if params["recurring"] else []
+        nodes = [Checkout("Checkout", ledger, params, checkout_jobs), PaymentManager("PaymentManager", ledger, params),
+                 Gateway("Primary", ledger, injected), Gateway("Fallback", ledger, injected),
+                 Scheduler("Scheduler", ledger, params, [(p, p) for p in periods], params["scheduler_crash"])]
+        if params["primary_down"]:
+            sim.add(nodes[2])
+            sim.crash("Primary")
+        return nodes
+
+    def ledger(self, sim):
+        return sim.nodes["PaymentManager"].ledger
+
+    def summary(self, sim, params):
+        ledger = self.ledger(sim)
+        logical = params["periods"] if params["recurring"] else params["payments"]
+        return {
+            "charges": sum(ledger.charges.values()),
+            "charged_amount": ledger.amount,
+            "attempts": ledger.attempts,
+            "retry_delays": ledger.retry_delays,
+            "charges_by_payment": dict(sorted(ledger.charges.items())),
+            "outcomes": ledger.outcomes,
+            "replayed": ledger.replays,
+            "conflicts": ledger.conflicts,
+            "idempotency_errors": ledger.mismatches,
+            "expired_keys": ledger.expired,
+            "failovers": ledger.failovers,
+            "theory": {
+                "logical_payments": logical,
+                "max_charges": logical,
+                "max_amount": logical * params["amount"],
+                "delay_bounds": [list(retry_bounds(params["jitter"], n, params["base_ms"], params["cap_ms"]))
+                                 for n in range(1, params["max_attempts"])],
+                "key_ttl_ms": KEY_TTL_MS,
+                "gateway_read_timeout_ms": params["timeout_ms"] // 2,
+            },
+        }

@@ -1,0 +1,367 @@
+// The player: one page, two sources. Live runs stream over the WebSocket run protocol (DESIGN.md);
+// saved runs load their trace.json. Either way the browser holds the events and a cursor into them,
+// so stepping back and scrubbing are instant and never ask the server.
+
+import { Diagram } from "./diagram.js";
+import { describe, fmt, foldState } from "./trace.js";
+
+const BASE_RATE = 4; // events per second at 1x, as on the server
+const TRANSCRIPT_WINDOW = 200;
+
+class Player {
+  constructor(root) {
+    this.root = root;
+    this.mode = root.dataset.mode;
+    this.events = [];
+    this.cursor = 0;
+    this.ended = false;
+    this.playing = false;
+    this.follow = true;
+    this.$ = (sel) => root.querySelector(sel);
+    this.diagram = new Diagram(this.$(".diagram-wrap"), { onHead: (id) => this.toggleNode(id) });
+    this.speed = this.$(".speed");
+    this.scrub = this.$(".scrub");
+    this.bindControls();
+    if (this.mode === "replay") this.loadTrace(root.dataset.trace);
+    else this.bindForm();
+  }
+
+  // -- sources -------------------------------------------------------------
+  async loadTrace(url) {
+    const res = await fetch(url);
+    const events = await res.json();
+    this.begin();
+    this.receive(events);
+    this.setCursor(Math.min(1, events.length));
+    this.ended = true;
+    this.announce(`Saved run loaded: ${events.length} events. Press Play or step through it.`);
+  }
+
+  bindForm() {
+    document.addEventListener("submit", (ev) => {
+      if (ev.target.id !== "setup") return;
+      ev.preventDefault();
+      this.start(ev.target);
+    });
+  }
+
+  connect() {
+    if (this.ws && this.ws.readyState <= 1) return Promise.resolve(this.ws);
+    return new Promise((resolve, reject) => {
+      const proto = location.protocol === "https:" ? "wss" : "ws";
+      const ws = new WebSocket(`${proto}://${location.host}${this.root.dataset.ws}`);
+      ws.onopen = () => resolve(ws);
+      ws.onerror = () => { this.announce("The connection to the server failed."); reject(new Error("ws")); };
+      ws.onclose = () => { this.setPlaying(false); };
+      ws.onmessage = (m) => this.onMessage(JSON.parse(m.data));
+      this.ws = ws;
+    });
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(msg));
+  }
+
+  async start(form) {
+    const data = new FormData(form);
+    const params = {};
+    const names = new Set([...form.querySelectorAll("[name]")].map((el) => el.name));
+    for (const name of names) if (name !== "seed" && name !== "faults") params[name] = data.getAll(name).pop();
+    let faults = [];
+    const text = (data.get("faults") || "").trim();
+    if (text) {
+      try { faults = JSON.parse(text); } catch { return this.announce("The fault script is not valid JSON.", true); }
+    }
+    const seed = Number(data.get("seed") || 0);
+    this.startedAt = performance.now();
+    await this.connect();
+    this.send({ type: "start", scenario: this.root.dataset.scenario, params, seed, faults });
+  }
+
+  onMessage(msg) {
+    switch (msg.type) {
+      case "started": {
+        this.begin();
+        this.runUrl = msg.url;
+        const link = document.querySelector(".run-link");
+        if (link) { link.href = msg.url; link.hidden = false; }
+        this.announce("Run started. Press Play, or step through it.");
+        break;
+      }
+      case "events":
+        this.receive(msg.events);
+        if (this.follow) this.setCursor(this.events.length);
+        if (this.startedAt && msg.events.some((e) => e.kind === "send")) {
+          this.root.dataset.firstArrowMs = Math.round(performance.now() - this.startedAt);
+          this.startedAt = null;
+        }
+        break;
+      case "status":
+        if (msg.state === "ended") this.ended = true;
+        this.setPlaying(msg.state === "playing");
+        break;
+      case "error":
+        this.announce(`${msg.message}`, true);
+        if (msg.errors) this.showFieldErrors(msg.errors);
+        break;
+    }
+  }
+
+  showFieldErrors(errors) {
+    for (const [name, text] of Object.entries(errors)) {
+      const input = document.getElementById(`p-${name}`);
+      if (!input) continue;
+      const field = input.closest(".field");
+      field.classList.add("invalid");
+      let el = field.querySelector(".error");
+      if (!el) { el = document.createElement("small"); el.className = "error"; el.setAttribute("role", "alert"); field.appendChild(el); }
+      el.textContent = text;
+    }
+  }
+
+  begin() {
+    this.events = [];
+    this.cursor = 0;
+    this.ended = false;
+    this.follow = true;
+    this.diagram.reset(null);
+    this.$(".transcript").innerHTML = "";
+  }
+
+  receive(events) {
+    for (const e of events) {
+      if (e.seq !== this.events.length) continue; // never a gap or a duplicate
+      if (e.kind === "init") this.diagram.reset(e);
+      this.events.push(e);
+      this.diagram.append([e]);
+      if (e.kind === "end") this.ended = true;
+    }
+    this.scrub.max = this.events.length;
+    this.refreshDropChoices();
+  }
+
+  // -- time ------------------------------------------------------------------
+  setCursor(n) {
+    n = Math.max(Math.min(this.events.length, 1), Math.min(n, this.events.length));
+    this.cursor = n;
+    this.scrub.value = n;
+    this.$(".position").textContent = `step ${Math.max(n - 1, 0)}/${Math.max(this.events.length - 1, 0)}`;
+    this.root.dataset.cursor = n;
+    this.diagram.show(n);
+    if (this.follow || this.playing) this.diagram.follow();
+    this.renderPanels();
+    this.renderTranscript();
+  }
+
+  atHead() { return this.cursor >= this.events.length; }
+
+  play() {
+    if (this.playing) return this.pause();
+    this.setPlaying(true);
+    if (!this.atHead() || this.mode === "replay" || this.ended) return this.tickLocal();
+    this.follow = true;
+    this.send({ type: "play", speed: Number(this.speed.value) });
+  }
+
+  // Play what the browser already holds at the chosen speed; at the head of a live run, hand over to the server.
+  tickLocal() {
+    clearTimeout(this.timer);
+    if (!this.playing) return;
+    if (this.atHead()) {
+      if (this.mode === "live" && !this.ended) { this.follow = true; return this.send({ type: "play", speed: Number(this.speed.value) }); }
+      return this.setPlaying(false);
+    }
+    const rate = BASE_RATE * Number(this.speed.value);
+    const per = Math.max(1, Math.round(rate / 20));
+    this.setCursor(this.cursor + per);
+    this.timer = setTimeout(() => this.tickLocal(), Math.max(16, (1000 * per) / rate));
+  }
+
+  pause() {
+    clearTimeout(this.timer);
+    this.send({ type: "pause" });
+    this.setPlaying(false);
+  }
+
+  setPlaying(on) {
+    this.playing = on;
+    const b = this.$('[data-act="play"]');
+    b.textContent = on ? "Pause" : "Play";
+    b.setAttribute("aria-label", on ? "Pause" : "Play");
+  }
+
+  step(delta) {
+    if (this.playing) this.pause();
+    if (delta > 0 && this.atHead() && this.mode === "live" && !this.ended) {
+      this.follow = true;
+      return this.send({ type: "step", count: delta });
+    }
+    this.follow = false;
+    this.setCursor(this.cursor + delta);
+  }
+
+  // -- faults by hand ----------------------------------------------------------
+  toggleNode(id) {
+    if (this.mode !== "live" || this.ended || !this.events.length) return this.announce("Faults apply to a live run: press Run first.", true);
+    const { nodes } = foldState(this.events, this.events.length);
+    const alive = nodes.get(id).alive;
+    this.follow = true;
+    this.send({ type: "inject", fault: { action: alive ? "crash" : "recover", node: id } });
+  }
+
+  dropNext() {
+    if (this.mode !== "live" || this.ended) return this.announce("Faults apply to a live run: press Run first.", true);
+    const src = this.$(".drop-src").value, dst = this.$(".drop-dst").value;
+    const match = {};
+    if (src) match.src = src;
+    if (dst) match.dst = dst;
+    this.send({ type: "inject", fault: { action: "drop", match } });
+    this.announce(`The next message ${src || "from anyone"} to ${dst || "anyone"} will be dropped.`);
+  }
+
+  refreshDropChoices() {
+    const init = this.events[0];
+    const src = this.$(".drop-src");
+    if (!init || src.dataset.for === init.scenario + init.nodes.length) return;
+    src.dataset.for = init.scenario + init.nodes.length;
+    const options = `<option value="">any</option>` + init.nodes.map((n) => `<option>${n.id}</option>`).join("");
+    src.innerHTML = options;
+    this.$(".drop-dst").innerHTML = options;
+  }
+
+  // -- panels ------------------------------------------------------------------
+  renderPanels() {
+    if (!this.events.length) return;
+    const { nodes, invariants, summary, log } = foldState(this.events, this.cursor);
+    this.$(".nodes").innerHTML = [...nodes.values()].map((n) => `<li class="${n.alive ? "" : "down"} ${n.group ? "g-" + n.group : ""}">
+      <button type="button" class="node-toggle" data-node="${esc(n.id)}" aria-label="${n.alive ? "Crash" : "Recover"} ${esc(n.id)}">${esc(n.id)}</button>
+      <span class="status">${n.alive ? "" : "crashed"}${n.group ? " " + esc(n.group) : ""}</span>
+      <span class="kv">${Object.entries(n.state).filter(([k]) => k !== "knows").map(([k, v]) => `${esc(k)}: <b>${esc(fmt(v))}</b>`).join(" · ")}</span></li>`).join("");
+    this.$(".invariants").innerHTML = [...invariants.values()].map((i) => {
+      const cls = i.ok === false ? "bad" : i.ok ? "ok" : "pending";
+      const word = i.ok === false ? `FAILED at <a href="#" data-seq="${i.seq}">#${i.seq}</a>` : i.ok ? "held" : "watching";
+      return `<li class="${cls}"><span class="inv-name">${esc(i.name)}</span> <span class="inv-state">${word}</span><small>${esc(i.ok === false ? i.detail : i.text)}</small></li>`;
+    }).join("");
+    this.renderSummary(summary);
+    this.renderMatrix(nodes);
+    const panel = this.$(".log-panel");
+    panel.hidden = !log.length;
+    if (log.length) {
+      this.$(".log-title").textContent = log[0].panel;
+      this.$(".log").innerHTML = log.map((e) => `<li>${esc(e.text)}</li>`).join("");
+    }
+  }
+
+  renderSummary(summary) {
+    const dl = this.$(".summary");
+    if (!summary) {
+      dl.innerHTML = `<dt>status</dt><dd>${this.ended ? "ended" : this.events.length ? "running" : "not started"}</dd><dt>events</dt><dd>${this.cursor}</dd>`;
+      return;
+    }
+    const rows = [];
+    for (const [k, v] of Object.entries(summary)) {
+      if (k === "theory" || k === "estimate") continue;
+      rows.push(`<dt>${esc(k)}</dt><dd>${esc(typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))}</dd>`);
+    }
+    for (const k of ["theory", "estimate"]) {
+      if (!summary[k]) continue;
+      rows.push(`<dt class="theory">${k === "theory" ? "theory" : "measured over many runs"}</dt><dd class="theory">${Object.entries(summary[k]).map(([a, b]) => `${esc(a)}: <b>${esc(typeof b === "number" ? +b.toFixed(4) : JSON.stringify(b))}</b>`).join("<br>")}</dd>`);
+    }
+    dl.innerHTML = rows.join("");
+  }
+
+  renderMatrix(nodes) {
+    const people = [...nodes.values()].filter((n) => Array.isArray(n.state.knows));
+    const panel = this.$(".matrix-panel");
+    panel.hidden = !people.length;
+    if (!people.length) return;
+    const items = [...new Set(people.flatMap((n) => n.state.knows).concat([...nodes.keys()]))].filter((i) => people.some((p) => p.state.knows.includes(i)) || nodes.has(i));
+    const head = `<tr><th></th>${items.map((i) => `<th scope="col">${esc(i)}</th>`).join("")}</tr>`;
+    const body = people.map((p) => `<tr><th scope="row">${esc(p.id)}</th>${items.map((i) => p.state.knows.includes(i) ? `<td class="on" aria-label="knows ${esc(i)}">&#9679;</td>` : `<td aria-label="does not know ${esc(i)}"></td>`).join("")}</tr>`).join("");
+    this.$(".matrix").innerHTML = `<table>${head}${body}</table>`;
+  }
+
+  renderTranscript() {
+    const ol = this.$(".transcript");
+    const from = Math.max(0, this.cursor - TRANSCRIPT_WINDOW);
+    const lines = [];
+    for (let i = from; i < this.cursor; i++) {
+      const e = this.events[i];
+      const cur = i === this.cursor - 1;
+      lines.push(`<li data-seq="${i}" class="k-${e.kind}${e.kind === "check" && !e.ok ? " bad" : ""}"${cur ? ' aria-current="step"' : ""}>${esc(describe(e))}</li>`);
+    }
+    ol.innerHTML = lines.join("");
+    ol.start = from + 1;
+    const last = ol.lastElementChild;
+    if (last) ol.scrollTop = last.offsetTop - ol.clientHeight + last.offsetHeight + 8;
+  }
+
+  announce(text, error = false) {
+    let el = this.$(".announce");
+    if (!el) {
+      el = document.createElement("p");
+      el.className = "announce";
+      el.setAttribute("role", "status");
+      this.$(".controls").prepend(el);
+    }
+    el.textContent = text;
+    el.classList.toggle("error", error);
+  }
+
+  // -- input -------------------------------------------------------------------
+  bindControls() {
+    this.root.addEventListener("click", (ev) => {
+      const act = ev.target.closest("[data-act]");
+      if (act) {
+        const a = act.dataset.act;
+        if (a === "play") this.play();
+        else if (a === "step") this.step(1);
+        else if (a === "back") this.step(-1);
+        else if (a === "start") { this.pauseLocal(); this.follow = false; this.setCursor(1); }
+        else if (a === "end") { this.pauseLocal(); this.follow = true; this.setCursor(this.events.length); }
+        else if (a === "drop") this.dropNext();
+        return;
+      }
+      const toggle = ev.target.closest(".node-toggle");
+      if (toggle) return this.toggleNode(toggle.dataset.node);
+      const link = ev.target.closest("[data-seq]");
+      if (link && (link.tagName === "A" || link.tagName === "LI")) {
+        ev.preventDefault();
+        this.pauseLocal();
+        this.follow = false;
+        this.setCursor(Number(link.dataset.seq) + 1);
+      }
+    });
+    this.scrub.addEventListener("input", () => {
+      this.pauseLocal();
+      const n = Number(this.scrub.value);
+      this.follow = n >= this.events.length;
+      this.setCursor(n);
+    });
+    this.speed.addEventListener("change", () => { if (this.playing && this.atHead() && this.mode === "live") this.send({ type: "play", speed: Number(this.speed.value) }); });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.target.closest("input, select, textarea") || ev.metaKey || ev.ctrlKey || ev.altKey) return;
+      const keys = {
+        " ": () => this.play(), ArrowRight: () => this.step(1), ArrowLeft: () => this.step(-1),
+        Home: () => { this.pauseLocal(); this.follow = false; this.setCursor(1); },
+        End: () => { this.pauseLocal(); this.follow = true; this.setCursor(this.events.length); },
+        "+": () => this.nudgeSpeed(1), "=": () => this.nudgeSpeed(1), "-": () => this.nudgeSpeed(-1),
+      };
+      if (keys[ev.key] && !(ev.key === " " && ev.target.closest("button"))) { ev.preventDefault(); keys[ev.key](); }
+    });
+  }
+
+  pauseLocal() {
+    if (this.playing) this.pause();
+  }
+
+  nudgeSpeed(d) {
+    const s = this.speed;
+    s.selectedIndex = Math.max(0, Math.min(s.options.length - 1, s.selectedIndex + d));
+    s.dispatchEvent(new Event("change"));
+  }
+}
+
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+
+for (const root of document.querySelectorAll(".player")) root.player = new Player(root);

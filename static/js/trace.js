@@ -1,0 +1,53 @@
+// The trace, in the browser: describe events in words and fold them into the state at a step.
+
+export function describe(e) {
+  const head = `#${e.seq} t=${e.t}`;
+  switch (e.kind) {
+    case "init": return `${head} ${e.scenario} starts with ${e.nodes.map((n) => n.id).join(", ")}`;
+    case "send": return `${head} ${e.src} sends ${e.label} to ${e.dst} (message ${e.msg})${e.data && e.data.forged ? " (forged)" : ""}`;
+    case "deliver": return `${head} ${e.dst} receives message ${e.msg} from ${e.src}`;
+    case "drop": return `${head} message ${e.msg} from ${e.src} to ${e.dst} is lost (${e.reason})`;
+    case "state": return `${head} ${e.node} is now ${Object.entries(e.state).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")}`;
+    case "timer": return `${head} ${e.node}: ${e.label} fires`;
+    case "note": return `${head} ${e.node ? e.node + ": " : ""}${e.text}`;
+    case "crash": return `${head} ${e.node} crashes`;
+    case "recover": return `${head} ${e.node} recovers`;
+    case "fault": return `${head} fault: ${JSON.stringify(e.fault)}`;
+    case "check": return `${head} invariant ${e.name} ${e.ok ? "holds" : "VIOLATED"}: ${e.detail}`;
+    case "end": return `${head} end: ${e.summary.stopped || ""}`;
+    default: return `${head} ${e.kind}`;
+  }
+}
+
+export function fmt(v) {
+  if (Array.isArray(v)) return v.length > 6 ? `[${v.length}]` : v.join(",");
+  if (v && typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+// The world as it stood after `count` events: node states, liveness, invariants, summary.
+export function foldState(events, count) {
+  const init = events[0];
+  const nodes = new Map(init.nodes.map((n) => [n.id, { ...n, alive: true, state: {} }]));
+  const invariants = new Map((init.invariants || []).map((i) => [i.name, { ...i, ok: null, seq: null, detail: "" }]));
+  let summary = null;
+  const log = [];
+  for (let i = 1; i < count; i++) {
+    const e = events[i];
+    switch (e.kind) {
+      case "state": nodes.get(e.node).state = e.state; break;
+      case "crash": nodes.get(e.node).alive = false; break;
+      case "recover": nodes.get(e.node).alive = true; break;
+      case "check": {
+        const inv = invariants.get(e.name) || { name: e.name, text: "" };
+        if (!e.ok) Object.assign(inv, { ok: false, seq: inv.seq ?? e.seq, detail: inv.seq == null ? e.detail : inv.detail });
+        else if (inv.ok !== false) Object.assign(inv, { ok: true, detail: e.detail });
+        invariants.set(e.name, inv);
+        break;
+      }
+      case "note": if (e.panel) log.push(e); break;
+      case "end": summary = e.summary; break;
+    }
+  }
+  return { nodes, invariants, summary, log };
+}

@@ -1,0 +1,85 @@
+"""Real daphne processes for the tests that must cross a real socket: browsers and several servers."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@contextmanager
+def server_database(tmp_path):
+    """A database of its own for server processes: a SQLite file, or a fresh PostgreSQL database when
+    DATABASE_URL points at PostgreSQL. Migrated, and dropped afterwards."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        name = f"lifelines_e2e_{uuid.uuid4().hex[:8]}"
+        admin = psycopg.connect(url, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        server_url = urlunparse(urlparse(url)._replace(path=f"/{name}"))
+        try:
+            migrate(server_url)
+            yield server_url
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+    else:
+        server_url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+        migrate(server_url)
+        yield server_url
+
+
+def server_env(database_url, **extra):
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "DEBUG": "false",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.update(extra)
+    return env
+
+
+def migrate(database_url):
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=server_env(database_url), check=True)
+
+
+@contextmanager
+def daphne(database_url, port=None, **env):
+    """Start daphne on 127.0.0.1 and yield its base URL; stopped (or already killed) afterwards."""
+    port = port or free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "config.asgi:application"], cwd=ROOT, env=server_env(database_url, **env),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port)
+        proc.url = f"http://127.0.0.1:{port}"
+        proc.port = port
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()

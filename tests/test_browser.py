@@ -1,0 +1,70 @@
+"""The real page in headless Chromium against a real daphne process."""
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def run_to_end(page):
+    page.select_option(".speed", "1000")
+    page.click('[data-act="play"]')
+    page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')",
+                           timeout=15000)
+
+
+def test_run_draws_arrows_and_the_permalink_replays_the_same_run(page, live_daphne):
+    page.goto(f"{live_daphne.url}/s/bully-election/?n=5&seed=2")
+    page.click("#run")
+    page.wait_for_selector(".head[data-node='P5']")
+    run_to_end(page)
+    assert page.locator("svg.diagram g.msg").count() > 0
+    assert page.locator(".invariants li.ok").count() == 2
+    assert "elected" in page.locator(".summary").text_content()
+    transcript = page.locator(".transcript li").all_text_contents()
+    assert any("sends ELECTION to" in line for line in transcript)
+
+    permalink = page.locator(".run-link").get_attribute("href")
+    assert re.fullmatch(r"/runs/[\w-]{12,}/", permalink)
+    page.goto(live_daphne.url + permalink)
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor >= 1")
+    page.keyboard.press("End")
+    assert page.locator(".transcript li").all_text_contents()[-len(transcript):] == transcript
+    assert "elected" in page.locator(".summary").text_content()
+
+
+def test_crashing_a_node_mid_run_is_drawn_and_recorded(page, live_daphne):
+    page.goto(f"{live_daphne.url}/s/bully-election/?n=5")
+    page.click("#run")
+    page.wait_for_selector(".head[data-node='P4']")
+    page.click('[data-act="step"]')
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor >= 2")
+    page.click(".head[data-node='P4']")
+    page.wait_for_selector("svg.diagram .mark.crash")
+    run_to_end(page)
+    assert "P3" in page.locator(".summary").text_content()
+    trace = page.evaluate("() => fetch(document.querySelector('.run-link').href.replace(/\\/$/, '/trace.json')).then(r => r.json())")
+    assert any(e["kind"] == "fault" and e["fault"]["node"] == "P4" for e in trace)
+
+
+def test_invalid_field_is_refused_beside_the_field(page, live_daphne):
+    page.goto(f"{live_daphne.url}/s/bully-election/")
+    page.fill("#p-n", "40")
+    page.locator("#p-n").dispatch_event("change")
+    page.wait_for_selector(".field.invalid .error")
+    assert "at most 16" in page.locator(".field.invalid .error").text_content()
+
+
+def test_stepping_back_and_keyboard_work_without_the_server(page, live_daphne):
+    page.goto(f"{live_daphne.url}/s/two-generals/?loss=0&rounds=4")
+    page.click("#run")
+    page.wait_for_selector(".head[data-node='B']")
+    run_to_end(page)
+    total = int(page.evaluate("() => document.querySelector('.player').dataset.cursor"))
+    page.locator(".diagram-wrap").focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert int(page.evaluate("() => document.querySelector('.player').dataset.cursor")) == total - 2
+    page.keyboard.press("Home")
+    assert page.evaluate("() => document.querySelector('.player').dataset.cursor") == "1"
+    assert page.locator("svg.diagram g.msg").count() == 0

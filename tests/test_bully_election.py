@@ -1,0 +1,73 @@
+"""Bully election: Garcia-Molina's message counts, the highest live id winning, and recovery bullying."""
+import pytest
+
+import simulations
+
+BULLY = simulations.get("bully-election")
+
+
+def run(seed=0, faults=None, **params):
+    return BULLY.run(params, seed, faults)
+
+
+@pytest.mark.parametrize("n", range(3, 17))
+def test_worst_case_sends_n_squared_minus_n_minus_2_messages(n):
+    s = run(n=n)[-1]["summary"]
+    assert s["messages_sent"] == n * n - n - 2 == s["theory"]["worst_case_messages"]
+    assert s["elected"] == f"P{n - 1}"
+    assert s["violations"] == []
+
+
+def test_worst_case_message_breakdown_for_five():
+    s = run(n=5)[-1]["summary"]
+    assert s["messages_by_label"] == {"ELECTION": 9, "OK": 6, "COORDINATOR": 3}
+
+
+def test_best_case_the_second_highest_detects_and_bullies_at_once():
+    s = run(n=6, detector="P5")[-1]["summary"]
+    assert s["messages_sent"] == 4 == s["theory"]["best_case_messages"]
+    assert s["messages_by_label"] == {"COORDINATOR": 4}
+
+
+def test_every_live_node_names_the_highest_live_id():
+    s = run(n=7, crashed="P7,P6")[-1]["summary"]
+    assert s["elected"] == "P5"
+    assert all(s["leaders"][f"P{i}"] == "P5" for i in range(1, 6))
+
+
+def test_nodes_are_p1_to_pn():
+    assert [x["id"] for x in run(n=4)[0]["nodes"]] == ["P1", "P2", "P3", "P4"]
+
+
+def test_a_recovered_highest_node_bullies_its_way_back():
+    s = run(n=5, faults=[{"action": "recover", "node": "P5", "at": 20}])[-1]["summary"]
+    assert s["elected"] == "P5"
+    assert set(s["leaders"].values()) == {"P5"}
+
+
+def test_the_new_coordinator_crashing_mid_announcement_still_converges():
+    s = run(n=5, faults=[{"action": "crash", "node": "P4", "at": 1},
+                         {"action": "recover", "node": "P4", "at": 30}])[-1]["summary"]
+    assert s["violations"] == [] and s["elected"] == "P4"
+
+
+def test_a_partition_that_never_heals_breaks_agreement_and_it_is_marked():
+    trace = run(n=5, faults=[{"action": "partition", "groups": [["P1", "P2"], ["P3", "P4", "P5"]], "at": 0}])
+    s = trace[-1]["summary"]
+    assert "agreement" in s["violations"] or "highest_live_leader" in s["violations"]
+    assert any(e["kind"] == "check" and not e["ok"] for e in trace)
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"n": 17}, "n"), ({"n": 1}, "n"), ({"detector": "P9"}, "detector"),
+    ({"crashed": "P1"}, "detector"), ({"crashed": "P1,P2,P3,P4,P5", "detector": "P1"}, "detector"),
+    ({"ok_timeout": 5, "coordinator_timeout": 4}, "coordinator_timeout"),
+])
+def test_bad_setups_are_refused_with_the_field_named(params, field):
+    with pytest.raises(simulations.ParamError) as e:
+        run(**params)
+    assert field in e.value.errors
+
+
+def test_default_crashed_follows_n():
+    assert run(n=9)[-1]["summary"]["theory"]["this_is_worst_case"]

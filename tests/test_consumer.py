@@ -1,0 +1,216 @@
+"""The WebSocket run protocol through channels' communicator: runs stream, every bad frame is answered."""
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+import simulations
+from config.asgi import application
+from runs.models import Run
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+
+
+async def connect():
+    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def receive_until(comm, predicate, limit=5000):
+    """Collect messages until one satisfies ``predicate``; return them all."""
+    got = []
+    for _ in range(limit):
+        msg = await comm.receive_json_from(timeout=5)
+        got.append(msg)
+        if predicate(msg):
+            return got
+    raise AssertionError("never arrived")
+
+
+def events_of(messages):
+    return [e for m in messages if m["type"] == "events" for e in m["events"]]
+
+
+async def start(comm, scenario="bully-election", params=None, seed=0, faults=None):
+    msg = {"type": "start", "scenario": scenario, "params": params or {}, "seed": seed}
+    if faults is not None:
+        msg["faults"] = faults
+    await comm.send_json_to(msg)
+    got = await receive_until(comm, lambda m: m["type"] == "status")
+    assert got[0]["type"] == "started"
+    return got[0], events_of(got)
+
+
+async def test_start_answers_with_the_run_and_its_permalink_then_the_init_event():
+    comm = await connect()
+    started, events = await start(comm, params={"n": 4})
+    assert started["url"] == f"/runs/{started['run']}/"
+    assert events[0]["kind"] == "init" and [n["id"] for n in events[0]["nodes"]] == ["P1", "P2", "P3", "P4"]
+    await comm.disconnect()
+
+
+async def test_step_sends_exactly_count_events_and_a_paused_status():
+    comm = await connect()
+    await start(comm)
+    await comm.send_json_to({"type": "step", "count": 5})
+    got = await receive_until(comm, lambda m: m["type"] == "status")
+    assert [e["seq"] for e in events_of(got)] == [1, 2, 3, 4, 5]
+    assert got[-1] == {"type": "status", "state": "paused", "seq": 5}
+    await comm.disconnect()
+
+
+async def test_play_streams_to_the_end_and_the_saved_run_equals_the_streamed_trace():
+    comm = await connect()
+    started, events = await start(comm, params={"n": 6}, seed=4)
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    got = await receive_until(comm, lambda m: m.get("state") == "ended")
+    events += events_of(got)
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert events == simulations.get("bully-election").run({"n": 6}, 4)
+    run = await Run.objects.aget(pk=started["run"])
+    assert run.status == "ended" and run.event_count == len(events)
+    assert run.summary == events[-1]["summary"]
+    from asgiref.sync import sync_to_async
+    assert await sync_to_async(run.trace)() == events
+    await comm.disconnect()
+
+
+async def test_pause_stops_the_stream():
+    comm = await connect()
+    await start(comm, params={"n": 16})
+    await comm.send_json_to({"type": "play", "speed": 1})
+    await receive_until(comm, lambda m: m.get("state") == "playing")
+    await comm.send_json_to({"type": "pause"})
+    got = await receive_until(comm, lambda m: m.get("state") == "paused")
+    assert got[-1]["seq"] < 10
+    late = []
+    while not await comm.receive_nothing(timeout=0.6):
+        late.append(await comm.receive_json_from())
+    assert late == []
+    await comm.disconnect()
+
+
+async def test_an_injected_crash_is_applied_now_recorded_and_replays_exactly():
+    comm = await connect()
+    started, events = await start(comm, params={"n": 5})
+    await comm.send_json_to({"type": "step", "count": 10})
+    events += events_of(await receive_until(comm, lambda m: m["type"] == "status"))
+    await comm.send_json_to({"type": "inject", "fault": {"action": "crash", "node": "P4"}})
+    injected = events_of(await receive_until(comm, lambda m: m["type"] == "events"))
+    assert injected[0]["kind"] == "fault" and injected[0]["fault"]["node"] == "P4"
+    assert any(e["kind"] == "crash" and e["node"] == "P4" for e in injected)
+    events += injected
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    assert events[-1]["summary"]["elected"] == "P3"
+    run = await Run.objects.aget(pk=started["run"])
+    assert run.interventions[0]["action"] == "crash" and "seq" in run.interventions[0]
+    again = simulations.get("bully-election").run(run.params, run.seed, run.all_faults)
+    assert again == events
+    await comm.disconnect()
+
+
+async def test_drop_the_next_message_on_a_link():
+    comm = await connect()
+    await start(comm, params={"n": 4})
+    await comm.send_json_to({"type": "inject", "fault": {"action": "drop", "match": {"src": "P1", "dst": "P2"}}})
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    events = events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    drops = [e for e in events if e["kind"] == "drop" and e["reason"] == "manual"]
+    assert [(d["src"], d["dst"]) for d in drops] == [("P1", "P2")]
+    await comm.disconnect()
+
+
+BAD_FRAMES = [
+    ("not json", "bad_json"),
+    ("[1, 2]", "bad_message"),
+    ('{"type": "dance"}', "unknown_type"),
+    ('{"type": "start", "scenario": "nope"}', "unknown_scenario"),
+    ('{"type": "start", "scenario": "bully-election", "params": {"n": 99}}', "bad_params"),
+    ('{"type": "start", "scenario": "bully-election", "params": {"n": "five"}}', "bad_params"),
+    ('{"type": "start", "scenario": "bully-election", "params": []}', "bad_params"),
+    ('{"type": "start", "scenario": "bully-election", "seed": -1}', "out_of_bounds"),
+    ('{"type": "start", "scenario": "bully-election", "faults": [{"action": "crash", "node": "Z"}]}', "bad_params"),
+    ('{"type": "play", "speed": "fast"}', "bad_field"),
+    ('{"type": "play", "speed": 1e9}', "out_of_bounds"),
+    ('{"type": "step", "count": 0}', "out_of_bounds"),
+    ('{"type": "step", "count": 2.5}', "bad_field"),
+    ('{"type": "pause", "now": true}', "bad_field"),
+    ('{"type": "inject", "fault": "crash"}', "bad_fault"),
+    ("x" * 70000, "too_large"),
+]
+
+
+@pytest.mark.parametrize("frame, code", BAD_FRAMES)
+async def test_bad_frames_get_an_error_and_the_connection_stays_usable(frame, code):
+    comm = await connect()
+    await comm.send_to(text_data=frame)
+    error = await comm.receive_json_from(timeout=5)
+    assert error["type"] == "error" and error["code"] == code and error["message"]
+    started, events = await start(comm, params={"n": 3})
+    assert events[0]["kind"] == "init"
+    await comm.disconnect()
+
+
+async def test_out_of_bound_params_name_the_field():
+    comm = await connect()
+    await comm.send_json_to({"type": "start", "scenario": "bully-election", "params": {"n": 99}})
+    error = await comm.receive_json_from()
+    assert error["errors"] == {"n": "must be at most 16"}
+    await comm.disconnect()
+
+
+async def test_binary_frames_are_refused_politely():
+    comm = await connect()
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert (await comm.receive_json_from())["code"] == "binary"
+    await comm.disconnect()
+
+
+async def test_controls_before_start_say_to_start_first():
+    comm = await connect()
+    for msg in ({"type": "play"}, {"type": "step"}, {"type": "pause"},
+                {"type": "inject", "fault": {"action": "crash", "node": "P1"}}):
+        await comm.send_json_to(msg)
+        assert (await comm.receive_json_from())["code"] == "no_run"
+    await comm.disconnect()
+
+
+async def test_bad_injections_are_refused_and_the_run_goes_on():
+    comm = await connect()
+    await start(comm, params={"n": 4})
+    for fault in ({"action": "crash", "node": "P9"}, {"action": "crash", "node": "P1", "at": 3},
+                  {"action": "drop", "match": {"msg": 999}}):
+        await comm.send_json_to({"type": "inject", "fault": fault})
+        assert (await comm.receive_json_from())["code"] == "bad_fault"
+    await comm.send_json_to({"type": "step", "count": 2})
+    got = await receive_until(comm, lambda m: m["type"] == "status")
+    assert got[-1]["seq"] == 2
+    await comm.disconnect()
+
+
+async def test_a_watcher_sees_the_same_events_without_gaps_or_duplicates():
+    owner, watcher = await connect(), await connect()
+    started, events = await start(owner, params={"n": 5})
+    await owner.send_json_to({"type": "step", "count": 4})
+    events += events_of(await receive_until(owner, lambda m: m["type"] == "status"))
+    await watcher.send_json_to({"type": "watch", "run": started["run"]})
+    seen = events_of([await watcher.receive_json_from()])
+    await owner.send_json_to({"type": "play", "speed": 10000})
+    events += events_of(await receive_until(owner, lambda m: m.get("state") == "ended"))
+    while seen[-1]["kind"] != "end":
+        seen += events_of([await watcher.receive_json_from()])
+    assert seen == events
+    await owner.disconnect()
+    await watcher.disconnect()
+
+
+async def test_messages_are_compact_json():
+    comm = await connect()
+    await comm.send_json_to({"type": "start", "scenario": "two-generals"})
+    raw = await comm.receive_from()
+    assert json.loads(raw)["type"] == "started" and ": " not in raw
+    await comm.disconnect()

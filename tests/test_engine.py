@@ -1,0 +1,217 @@
+"""The kernel, the network and the fault script: determinism first, then every intervention."""
+import json
+
+import pytest
+
+import simulations
+from simulations import Node, Param, ParamError, Scenario
+from simulations.engine import Simulation
+from simulations.faults import validate_faults
+
+
+class Pinger(Node):
+    def on_start(self):
+        if self.id == "A":
+            for i in range(self.sim.params["count"]):
+                self.send("B", "PING", {"i": i})
+
+    def on_message(self, msg):
+        if msg.label == "PING":
+            self.send(msg.src, "PONG", msg.data)
+
+
+class PingPong(Scenario):
+    slug = "ping-pong"
+    params = (Param("count", "int", 5, "pings", 1, 100), Param("jitter", "int", 0, "extra delay", 0, 5),
+              Param("loss", "float", 0.0, "loss", 0, 1))
+
+    def nodes(self, params):
+        return ["A", "B", "C"]
+
+    def setup(self, sim, params):
+        sim.network.jitter = params["jitter"]
+        sim.network.loss = params["loss"]
+        return [Pinger(n) for n in self.nodes(params)]
+
+
+def run(faults=(), seed=0, **params):
+    scenario = PingPong()
+    params, faults = scenario.parse(params, list(faults))
+    return scenario.simulate(params, seed, faults).run()
+
+
+def kinds(trace, kind):
+    return [e for e in trace if e["kind"] == kind]
+
+
+def test_trace_starts_with_init_and_ends_with_end_with_contiguous_seq():
+    trace = run()
+    assert trace[0]["kind"] == "init" and trace[-1]["kind"] == "end"
+    assert [e["seq"] for e in trace] == list(range(len(trace)))
+    assert trace[0]["nodes"] == [{"id": n, "label": n} for n in "ABC"]
+    assert all(isinstance(e["t"], int) for e in trace)
+    assert [e["t"] for e in trace] == sorted(e["t"] for e in trace)
+
+
+def test_same_inputs_give_a_byte_identical_trace():
+    a = run(seed=7, jitter=3, loss=0.3, count=30)
+    b = run(seed=7, jitter=3, loss=0.3, count=30)
+    assert json.dumps(a) == json.dumps(b)
+
+
+def test_another_seed_differs_where_randomness_is_used():
+    assert run(seed=1, jitter=3, loss=0.3, count=30) != run(seed=2, jitter=3, loss=0.3, count=30)
+
+
+def test_summary_counts_messages_by_fate_and_label():
+    summary = run(count=4)[-1]["summary"]
+    assert summary["messages_sent"] == 8
+    assert summary["messages_delivered"] == 8
+    assert summary["messages_dropped"] == 0
+    assert summary["messages_by_label"] == {"PING": 4, "PONG": 4}
+    assert summary["violations"] == []
+
+
+def test_every_send_is_delivered_or_dropped_once():
+    trace = run(count=20, loss=0.5, seed=3)
+    sent = {e["msg"] for e in kinds(trace, "send")}
+    ended = [e["msg"] for e in trace if e["kind"] in ("deliver", "drop")]
+    assert sorted(ended) == sorted(sent)
+    assert {e["reason"] for e in kinds(trace, "drop")} == {"loss"}
+
+
+def test_drop_matches_the_nth_message_by_label():
+    trace = run([{"action": "drop", "match": {"label": "PONG", "nth": 2}}], count=3)
+    drops = kinds(trace, "drop")
+    assert len(drops) == 1 and drops[0]["reason"] == "manual"
+    pongs = [e["msg"] for e in kinds(trace, "send") if e["label"] == "PONG"]
+    assert drops[0]["msg"] == pongs[1]
+
+
+def test_duplicate_delivers_a_second_copy():
+    trace = run([{"action": "duplicate", "match": {"label": "PING"}}], count=1)
+    sends = kinds(trace, "send")
+    assert [s["label"] for s in sends].count("PING") == 2
+    assert sends[1]["dup"] == sends[0]["msg"]
+    assert trace[-1]["summary"]["messages_by_label"]["PONG"] == 2
+
+
+def test_delay_holds_a_message_back_by_the_given_ticks():
+    trace = run([{"action": "delay", "match": {"label": "PING"}, "by": 5}], count=1)
+    deliver = kinds(trace, "deliver")[0]
+    assert deliver["t"] == 6
+
+
+def test_crash_drops_messages_to_the_node_and_recover_resumes():
+    trace = run([{"action": "crash", "node": "B", "at": 0}, {"action": "recover", "node": "B", "at": 3}], count=2)
+    assert [e["reason"] for e in kinds(trace, "drop")] == ["crashed", "crashed"]
+    assert [e["kind"] for e in trace if e["kind"] in ("crash", "recover")] == ["crash", "recover"]
+
+
+def test_partition_drops_across_groups_until_it_heals():
+    trace = run([{"action": "partition", "groups": [["A"], ["B", "C"]], "at": 0, "until": 1}], count=2)
+    assert {e["reason"] for e in kinds(trace, "drop")} == {"partition"}
+    faults = [e["fault"]["action"] for e in kinds(trace, "fault")]
+    assert faults == ["partition", "heal"]
+
+
+def test_loss_rate_set_mid_run():
+    trace = run([{"action": "loss", "rate": 1.0, "at": 1}], count=3)
+    assert {e["reason"] for e in kinds(trace, "drop")} == {"loss"}
+    assert len(kinds(trace, "deliver")) == 3  # the pings got through, every pong is lost
+
+
+def test_live_interventions_are_recorded_so_the_run_reexecutes_exactly():
+    scenario = PingPong()
+    params, _ = scenario.parse({"count": 10, "jitter": 2}, [])
+    sim = scenario.simulate(params, 5)
+    sim.advance(6)
+    sim.inject({"action": "crash", "node": "B"})
+    sim.advance(5)
+    sim.inject({"action": "recover", "node": "B"})
+    sim.inject({"action": "drop", "match": {"src": "B"}})
+    live = sim.run()
+    assert all("seq" in f and "at" in f for f in sim.interventions)
+    again = scenario.simulate(params, 5, sim.interventions).run()
+    assert json.dumps(again) == json.dumps(live)
+
+
+def test_a_message_in_flight_can_be_dropped_by_its_id():
+    scenario = PingPong()
+    params, _ = scenario.parse({"count": 1}, [])
+    sim = scenario.simulate(params)
+    sim.advance(1)
+    msg = kinds(sim.trace, "send")[0]["msg"]
+    sim.inject({"action": "drop", "match": {"msg": msg}})
+    trace = sim.run()
+    assert kinds(trace, "drop")[0]["msg"] == msg
+
+
+def test_event_cap_stops_a_run_with_a_note():
+    class Forever(Node):
+        def on_start(self):
+            self.send(self.id, "LOOP")
+
+        def on_message(self, msg):
+            self.send(self.id, "LOOP")
+
+    class Loop(PingPong):
+        def setup(self, sim, params):
+            return [Forever("A"), Node("B"), Node("C")]
+
+    scenario = Loop()
+    params, _ = scenario.parse({}, [])
+    trace = Simulation(scenario, params, max_events=500).run()
+    assert trace[-1]["summary"]["stopped"] == "event cap"
+    assert any(e["kind"] == "note" and "would not end" in e["text"] for e in trace)
+    assert len(trace) < 520
+
+
+@pytest.mark.parametrize("fault, message", [
+    ({"action": "explode"}, "action must be one of"),
+    ({"action": "crash", "node": "Z"}, "unknown node"),
+    ({"action": "crash", "node": "A", "at": -1}, "at must be"),
+    ({"action": "loss", "rate": 2}, "rate must be"),
+    ({"action": "partition", "groups": [["A"], ["A"]]}, "two groups"),
+    ({"action": "partition", "groups": [["A"]], "at": 5, "until": 5}, "until must be after"),
+    ({"action": "drop", "match": {"colour": "red"}}, "match must be"),
+    ({"action": "delay", "match": {}}, "by must be"),
+    ({"action": "crash", "node": "A", "extra": 1}, "unexpected field"),
+    ("crash A", "must be an object"),
+])
+def test_bad_fault_scripts_are_refused_with_a_reason(fault, message):
+    with pytest.raises(ParamError) as e:
+        validate_faults([fault], ["A", "B"])
+    assert message in e.value.errors["faults"]
+
+
+@pytest.mark.parametrize("raw, field, message", [
+    ({"count": 0}, "count", "at least 1"),
+    ({"count": "many"}, "count", "whole number"),
+    ({"count": True}, "count", "whole number"),
+    ({"loss": "nan"}, "loss", "number"),
+    ({"speed": 1}, "speed", "unknown parameter"),
+])
+def test_bad_params_are_refused_never_clamped(raw, field, message):
+    with pytest.raises(ParamError) as e:
+        PingPong().parse(raw, [])
+    assert message in e.value.errors[field]
+
+
+def test_params_parse_strings_and_json_alike():
+    scenario = simulations.get("bully-election")
+    from_strings, _ = scenario.parse({"n": "7", "crashed": "P7,P6", "detector": "P2"}, [])
+    from_json, _ = scenario.parse({"n": 7, "crashed": ["P6", "P7"], "detector": "P2"}, [])
+    assert from_strings == from_json
+    assert from_json["crashed"] == ["P6", "P7"]
+
+
+def test_every_registered_scenario_runs_with_its_defaults_and_declares_its_story():
+    for slug, scenario in simulations.SCENARIOS.items():
+        assert scenario.slug == slug
+        assert scenario.title and scenario.problem and scenario.theory and scenario.source
+        trace = scenario.run({}, seed=1)
+        summary = trace[-1]["summary"]
+        for key in ("messages_sent", "messages_delivered", "messages_dropped", "messages_by_label", "violations"):
+            assert key in summary, (slug, key)
+        assert json.dumps(scenario.run({}, seed=1)) == json.dumps(trace)

@@ -1,0 +1,48 @@
+"""Several daphne processes sharing PostgreSQL/SQLite and Redis: a run streamed by one reaches a watcher on another."""
+import json
+import os
+
+import pytest
+from websockets.sync.client import connect
+
+from tests import servers
+
+pytestmark = [pytest.mark.redis,
+              pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (the second CI pass)")]
+
+
+def receive_until(ws, predicate):
+    got = []
+    while True:
+        msg = json.loads(ws.recv(timeout=10))
+        got.append(msg)
+        if predicate(msg):
+            return got
+
+
+def events_of(messages):
+    return [e for m in messages if m["type"] == "events" for e in m["events"]]
+
+
+def ws_url(proc):
+    return f"ws://127.0.0.1:{proc.port}/ws/run/"
+
+
+def test_a_run_streamed_by_one_process_reaches_a_watcher_on_another_through_redis(server_db):
+    with servers.daphne(server_db) as one, servers.daphne(server_db) as two:
+        origin = {"origin": "http://127.0.0.1"}
+        with connect(ws_url(one), additional_headers=origin) as owner, \
+                connect(ws_url(two), additional_headers=origin) as watcher:
+            owner.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 6}}))
+            got = receive_until(owner, lambda m: m["type"] == "status")
+            run_id = got[0]["run"]
+            streamed = events_of(got)
+            watcher.send(json.dumps({"type": "watch", "run": run_id}))
+            seen = events_of([json.loads(watcher.recv(timeout=10))])
+            assert seen == streamed  # what was saved so far, from the shared database
+            owner.send(json.dumps({"type": "play", "speed": 2000}))
+            streamed += events_of(receive_until(owner, lambda m: m.get("state") == "ended"))
+            while seen[-1]["kind"] != "end":
+                seen += events_of([json.loads(watcher.recv(timeout=10))])
+            assert seen == streamed
+            assert seen[-1]["summary"]["elected"] == "P5"
