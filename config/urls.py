@@ -3,6 +3,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("runs/", include("runs.urls")),
+    path("", include("runs.urls")),
     path("", include("scenarios.urls")),
 ]

@@ -6,5 +6,6 @@ urlpatterns = [
     path("", views.catalog, name="catalog"),
     path("s/<slug:slug>/", views.scenario_page, name="scenario"),
     path("s/<slug:slug>/form", views.scenario_form, name="scenario-form"),
+    path("s/<slug:slug>/embed", views.scenario_embed, name="scenario-embed"),
     path("api/scenarios/", views.api_scenarios, name="api-scenarios"),
 ]

@@ -1,11 +1,13 @@
 """The catalog, the scenario pages with their htmx parameter form, and the JSON catalog."""
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 import simulations
 from simulations.params import fmt
 
+from .models import Preset
 from .setup import parse_setup, setup_query
 
 
@@ -37,8 +39,24 @@ def _text(value):
 
 
 def setup_context(request, scenario):
-    values, errors = parse_setup(scenario, request.GET)
-    return {"scenario": scenario, "values": values, "errors": errors,
+    """The set-up a link asks for: a preset's values (``?preset=``) overridden by explicit ones."""
+    data = request.GET
+    presets = list(Preset.objects.filter(scenario=scenario.slug))
+    preset, preset_error = None, None
+    if data.get("preset"):
+        preset = next((p for p in presets if p.slug == data["preset"]), None)
+        if preset is None:
+            preset_error = f"no preset {data['preset'][:60]!r} for {scenario.title}"
+        else:
+            merged = QueryDict(preset.query(), mutable=True)
+            for key in data:
+                if key != "preset":
+                    merged.setlist(key, data.getlist(key))
+            data = merged
+    values, errors = parse_setup(scenario, data)
+    if preset_error:
+        errors["preset"] = preset_error
+    return {"scenario": scenario, "values": values, "errors": errors, "presets": presets, "preset": preset,
             "fields": form_fields(scenario, values, errors), "general_error": errors.get("__all__"),
             "share_query": setup_query(values["params"], values["seed"], values["faults"])}
 
@@ -50,6 +68,15 @@ def scenario_page(request, slug):
 
 
 @require_GET
+@xframe_options_exempt
+def scenario_embed(request, slug):
+    """A set-up alone for an iframe: Run (or ?autoplay=1) streams it live; no form to change it."""
+    scenario = get_scenario(slug)
+    return render(request, "scenarios/embed.html", {**setup_context(request, scenario),
+                                                    "autoplay": request.GET.get("autoplay") in ("1", "true")})
+
+
+@require_GET
 def scenario_form(request, slug):
     """The parameter form re-rendered for the values given: errors beside fields, node choices following n."""
     scenario = get_scenario(slug)
@@ -58,4 +85,10 @@ def scenario_form(request, slug):
 
 @require_GET
 def api_scenarios(request):
-    return JsonResponse({"scenarios": [s.describe() for s in simulations.SCENARIOS.values()]})
+    presets = {}
+    for p in Preset.objects.all():
+        presets.setdefault(p.scenario, []).append(
+            {"slug": p.slug, "name": p.name, "params": p.params, "seed": p.seed, "faults": p.faults,
+             "featured": p.featured, "url": p.get_absolute_url()})
+    return JsonResponse({"scenarios": [{**s.describe(), "presets": presets.get(s.slug, [])}
+                                       for s in simulations.SCENARIOS.values()]})

@@ -323,6 +323,13 @@ class Simulation:
         if node.alive:
             node.on_start()
 
+    def _void(self, action, args):
+        """A cancelled timer, or one whose node crashed since: it would do nothing, so it must not move time."""
+        if action != self._fire:
+            return False
+        timer = args[0]
+        return timer.cancelled or not timer.node.alive or timer.epoch != timer.node.epoch
+
     def _fire(self, timer):
         node = timer.node
         if timer.cancelled or not node.alive or timer.epoch != node.epoch:
@@ -338,6 +345,7 @@ class Simulation:
         while self._pending and self._pending[0]["seq"] <= len(self.trace):
             self._apply_recorded(self._pending.pop(0))
         kernel = self.kernel
+        kernel.discard_while(self._void)
         if not len(kernel):
             self.finish("quiescent")
             return False

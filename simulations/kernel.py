@@ -24,6 +24,12 @@ class Kernel:
     def next_time(self):
         return self._queue[0][0] if self._queue else None
 
+    def discard_while(self, void):
+        """Drop entries at the head for which ``void(action, args)`` holds, without moving the clock."""
+        queue = self._queue
+        while queue and void(queue[0][3], queue[0][4]):
+            heapq.heappop(queue)
+
     def pop(self):
         """Advance the clock to the next entry and return its action and arguments."""
         at, _, _, action, args = heapq.heappop(self._queue)

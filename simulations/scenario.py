@@ -28,6 +28,7 @@ class Scenario:
     params = ()
     invariants = ()
     max_events = 200_000
+    max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
 
     # -- declarations -----------------------------------------------------
     def nodes(self, params):
@@ -61,7 +62,7 @@ class Scenario:
 
     def simulate(self, params, seed=0, faults=()):
         """A ready Simulation for parsed params; call ``run()`` or ``step()`` on it."""
-        return Simulation(self, params, seed, faults, max_events=self.max_events)
+        return Simulation(self, params, seed, faults, max_events=self.max_events, max_time=self.max_time)
 
     def run(self, raw_params=None, seed=0, faults=None):
         """Parse, run to the end and return the trace: the simplest way to use a scenario."""

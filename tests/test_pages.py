@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def test_catalog_lists_every_scenario_with_what_it_teaches(client):
     html = client.get("/").content.decode()
     for s in simulations.SCENARIOS.values():
-        assert f'href="/s/{s.slug}/"' in html and s.title in html and s.teaches in html
+        assert f'href="/s/{s.slug}/"' in html and escape(s.title) in html and escape(s.teaches) in html
 
 
 def test_scenario_page_explains_the_problem_and_the_known_result(client):

@@ -1,5 +1,5 @@
 """Payment retries with idempotency keys: retrying is only safe when the server can recognise a retry."""
-from ..engine import Node, Simulation
+from ..engine import Node
 from ..params import Param
 from ..scenario import Invariant, Scenario, refuse
 
@@ -403,6 +403,7 @@ class Scheduler(PaymentClient):
 
 class PaymentGateway(Scenario):
     slug = "payment-gateway"
+    max_time = MAX_TIME
     title = "Payment gateway: retries and idempotency keys"
     summary_text = "A checkout retries charges through primary and fallback gateways without charging twice."
     teaches = ("Why a timeout leaves a payment's outcome unknown, how idempotency keys make retries safe, "
@@ -465,9 +466,6 @@ class PaymentGateway(Scenario):
             refuse("cap_ms", "must be at least base_ms")
         if params["reuse_key"] and (params["recurring"] or params["payments"] < 2):
             refuse("reuse_key", "needs the Checkout with at least 2 payments")
-
-    def simulate(self, params, seed=0, faults=()):
-        return Simulation(self, params, seed, faults, max_events=self.max_events, max_time=MAX_TIME)
 
     def setup(self, sim, params):
         sim.network.delay, sim.network.jitter = 3, 2

@@ -237,6 +237,10 @@ export class Diagram {
           break;
       }
     }
+    if (this.divergeAt != null && this.divergeAt < c && this.ys[this.divergeAt] !== undefined) {
+      const y = this.rowY(this.ys[this.divergeAt]);
+      out.push(`<g class="mark violation"><rect x="${GUTTER - 4}" y="${y - 10}" width="${this.width - GUTTER}" height="20" rx="3"/><text x="${GUTTER + 2}" y="${y + 4}">the runs part here (step ${this.divergeAt})</text></g>`);
+    }
     out.push(`<line class="now" x1="${GUTTER - 6}" y1="${yNow}" x2="${this.width}" y2="${yNow}"/>`);
     this.svg.innerHTML = out.join("");
     this.lastDrawn = c;

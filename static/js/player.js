@@ -32,9 +32,12 @@ class Player {
     const events = await res.json();
     this.begin();
     this.receive(events);
-    this.setCursor(Math.min(1, events.length));
+    const start = Number(this.root.dataset.startStep || 0);
+    this.follow = false;
+    this.setCursor(Math.min(start + 1, events.length));
     this.ended = true;
     this.announce(`Saved run loaded: ${events.length} events. Press Play or step through it.`);
+    if (this.root.dataset.autoplay) this.play();
   }
 
   bindForm() {
@@ -43,6 +46,11 @@ class Player {
       ev.preventDefault();
       this.start(ev.target);
     });
+    const form = document.getElementById("setup");
+    if (form && (new URLSearchParams(location.search).get("autorun") || this.root.dataset.autoplay)) {
+      this.autoplay = true;
+      this.start(form);
+    }
   }
 
   connect() {
@@ -86,6 +94,7 @@ class Player {
         const link = document.querySelector(".run-link");
         if (link) { link.href = msg.url; link.hidden = false; }
         this.announce("Run started. Press Play, or step through it.");
+        if (this.autoplay) { this.autoplay = false; this.play(); }
         break;
       }
       case "events":

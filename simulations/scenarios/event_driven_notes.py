@@ -1,0 +1,528 @@
+"""Event-driven services: a transactional outbox and an idempotent consumer keep a projection right."""
+from ..engine import Node
+from ..params import Param
+from ..scenario import Invariant, Scenario
+
+CREATE_GAP_MS = 10
+NOTES_AFTER_MS = 100  # the client writes notes this long after its user was created
+DELETE_AFTER_MS = 200
+RETRY_MS = 100  # publishers re-send, and the broker redelivers, after 100, 200, 400, 800, 1000... ms
+RETRY_CAP_MS = 1000
+RESTART_MS = 300
+CLIENT_TIMEOUT_MS = 150
+CLIENT_TRIES = 5
+HOPS = 4  # commit -> relay or service -> broker -> notes service -> notes database
+DELETED = "u1"
+
+
+def retry_after(tries):
+    return min(RETRY_CAP_MS, RETRY_MS * 2 ** min(tries, 8))
+
+
+class Metrics:
+    """Ground truth seen from outside: commit times and how often each event took effect."""
+
+    def __init__(self):
+        self.committed = {}  # event id -> commit time
+        self.effects = {}  # event id -> times applied
+        self.lags = {}  # event id -> ms from commit to the projection update
+        self.published = self.redeliveries = 0
+        self.duplicates = self.stale = self.accepted = self.rejected = self.welcomes = 0
+
+
+class Client(Node):
+    """Creates users, writes notes for them a little later, and deletes one user if asked.
+
+    User requests are retried until answered: the user database makes them idempotent.
+    """
+
+    group = "client"
+
+    def __init__(self, id, params):
+        super().__init__(id)
+        self.users, self.notes = params["users"], params["notes"]
+        self.delete_user = params["delete_user"] or params["reorder"]
+        self.waiting = {}  # (label, user) -> [tries so far, retry timer]
+
+    def on_start(self):
+        for i in range(self.users):
+            self.set_timer(i * CREATE_GAP_MS, "create", f"u{i + 1}")
+
+    def request(self, label, user):
+        waiting = self.waiting.setdefault((label, user), [0, None])
+        waiting[0] += 1
+        self.send("UserService", label, {"user": user})
+        if waiting[0] < CLIENT_TRIES:
+            waiting[1] = self.set_timer(CLIENT_TIMEOUT_MS, "no answer", (label, user))
+
+    def on_timer(self, label, data):
+        if label == "create":
+            self.request("CreateUser", data)
+        elif label == "delete":
+            self.request("DeleteUser", data)
+        elif label == "no answer":
+            if data in self.waiting:
+                self.request(*data)
+        elif label == "notes":
+            for k in range(1, self.notes + 1):
+                self.send("NotesService", "CreateNote", {"user": data, "note": f"{data}-note{k}"})
+
+    def on_message(self, msg):
+        if msg.src != "UserService":
+            return
+        user = msg.data["user"]
+        waiting = self.waiting.pop(("CreateUser" if msg.label == "201 Created" else "DeleteUser", user), None)
+        if waiting is None:
+            return
+        if waiting[1]:
+            waiting[1].cancel()
+        if msg.label == "201 Created":
+            if self.notes:
+                self.set_timer(NOTES_AFTER_MS, "notes", user)
+            if self.delete_user and user == DELETED:
+                self.set_timer(DELETE_AFTER_MS, "delete", user)
+
+    def on_crash(self):
+        self.waiting = {}
+
+
+class Publisher(Node):
+    """Publishes events to the broker in order, one at a time, re-sending until the broker acknowledges."""
+
+    def __init__(self, id, metrics, label=None):
+        super().__init__(id, label=label)
+        self.metrics = metrics
+        self.pending = []
+        self.timer = None
+        self.tries = 0
+
+    def publish(self, event):
+        self.pending.append(event)
+        if len(self.pending) == 1:
+            self.publish_head()
+
+    def publish_head(self):
+        event = self.pending[0]
+        self.metrics.published += 1
+        self.send("Broker", event["type"], {"event": event})
+        self.timer = self.set_timer(retry_after(self.tries), "publish timeout")
+        self.tries += 1
+
+    def on_timer(self, label, data):
+        if label == "publish timeout" and self.pending:
+            self.publish_head()
+
+    def acknowledged(self, msg):
+        """Return the event the broker just confirmed, or None for a stale ACK."""
+        if not self.pending or self.pending[0]["id"] != msg.data["id"]:
+            return None
+        self.timer.cancel()
+        self.tries = 0
+        return self.pending.pop(0)
+
+    def next(self):
+        if self.pending:
+            self.publish_head()
+
+    def on_crash(self):
+        self.pending, self.timer, self.tries = [], None, 0
+
+
+class UserService(Publisher):
+    """Commits users to its own database; without the outbox it then publishes the event itself."""
+
+    group = "service"
+
+    def __init__(self, id, metrics, params):
+        super().__init__(id, metrics, label="User service")
+        self.outbox = params["outbox"]
+        self.crash_before_publish = params["crash_before_publish"]
+
+    def on_message(self, msg):
+        if msg.label in ("CreateUser", "DeleteUser"):
+            op = "create" if msg.label == "CreateUser" else "delete"
+            self.send("UserDB", "TX", {"op": op, "user": msg.data["user"], "outbox": self.outbox,
+                                       "client": msg.src})
+        elif msg.label == "COMMITTED":
+            self.committed(msg.data)
+        elif msg.label == "ACK" and self.acknowledged(msg):
+            self.next()
+
+    def committed(self, data):
+        event = data["event"]
+        self.send(data["client"], "201 Created" if data["op"] == "create" else "200 Deleted", {"user": data["user"]})
+        if event is None:
+            return
+        if self.crash_before_publish:
+            self.crash_before_publish = False
+            fate = ("the event is safe in the outbox, committed with the user" if self.outbox else
+                    "with two separate writes, the event is lost")
+            self.sim.note(f"The user service crashes after committing {event['user']} and before publishing "
+                          f"{event['type']} {event['id']}: {fate}.")
+            self.sim.crash(self.id)
+            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+        elif not self.outbox:
+            self.publish(event)
+
+
+class UserDB(Node):
+    """The user service's database: users, and with the outbox an outbox table in the same transaction."""
+
+    label = "User DB"
+    group = "database"
+
+    def __init__(self, id, metrics):
+        super().__init__(id)
+        self.metrics = metrics
+        self.users = {}  # user -> {"version", "active"}
+        self.rows = []  # outbox rows: [event, published]
+        self.seq = 0
+
+    def on_start(self):
+        self.set_state(knows=[], outbox=0)
+
+    def on_message(self, msg):
+        if msg.label == "TX":
+            self.transaction(msg)
+        elif msg.label == "READ OUTBOX":
+            for event, published in self.rows:
+                if not published:
+                    self.send(msg.src, "OUTBOX", {"event": event})
+        elif msg.label == "MARK PUBLISHED":
+            for row in self.rows:
+                if row[0]["id"] == msg.data["id"]:
+                    row[1] = True
+            self.show()
+
+    def transaction(self, msg):
+        data = msg.data
+        user, op = data["user"], data["op"]
+        row = self.users.get(user)
+        event = None
+        if (op == "create") != bool(row and row["active"]):
+            version = row["version"] + 1 if row else 1
+            self.users[user] = {"version": version, "active": op == "create"}
+            self.seq += 1
+            event = {"id": f"e{self.seq}", "type": "UserCreated" if op == "create" else "UserDeleted",
+                     "user": user, "version": version}
+            self.metrics.committed[event["id"]] = self.now
+            if data["outbox"]:
+                self.rows.append([event, False])
+                self.send("Relay", "OUTBOX", {"event": event})
+            self.show()
+        self.send(msg.src, "COMMITTED", {"op": op, "user": user, "event": event, "client": data["client"]})
+
+    def active(self):
+        return sorted((u for u, row in self.users.items() if row["active"]), key=lambda u: int(u[1:]))
+
+    def show(self):
+        self.set_state(knows=self.active(), outbox=sum(1 for _, published in self.rows if not published))
+
+
+class Relay(Publisher):
+    """Tails the outbox and publishes each row, marking it published only after the broker confirms."""
+
+    group = "service"
+
+    def __init__(self, id, metrics, params):
+        super().__init__(id, metrics, label="Outbox relay")
+        self.crash_after_publish = params["relay_crash_after_publish"] and params["outbox"]
+
+    def on_message(self, msg):
+        if msg.label == "OUTBOX":
+            if all(e["id"] != msg.data["event"]["id"] for e in self.pending):
+                self.publish(msg.data["event"])
+        elif msg.label == "ACK":
+            event = self.acknowledged(msg)
+            if event is None:
+                return
+            if self.crash_after_publish:
+                self.crash_after_publish = False
+                self.sim.note(f"The relay crashes after the broker confirmed {event['id']}, before marking its "
+                              "outbox row published: on restart it publishes the row again.")
+                self.sim.crash(self.id)
+                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                return
+            self.send("UserDB", "MARK PUBLISHED", {"id": event["id"]})
+            self.next()
+
+    def on_recover(self):
+        self.send("UserDB", "READ OUTBOX")
+
+
+class Broker(Node):
+    """A durable queue with at-least-once delivery: one event in flight, redelivered until acknowledged."""
+
+    group = "broker"
+
+    def __init__(self, id, metrics, reorder):
+        super().__init__(id)
+        self.metrics = metrics
+        self.queue = []
+        self.inflight = None
+        self.timer = None
+        self.tries = 0
+        self.hold = reorder  # deliver DELETED's UserCreated only after its UserDeleted
+
+    def on_start(self):
+        self.set_state(queue=0)
+
+    def on_message(self, msg):
+        if msg.label == "ACK":
+            if self.inflight and self.inflight["id"] == msg.data["id"]:
+                self.timer.cancel()
+                self.queue.remove(self.inflight)
+                self.inflight = None
+                self.set_state(queue=len(self.queue))
+                self.deliver()
+            return
+        event = msg.data["event"]
+        self.queue.append(event)
+        self.set_state(queue=len(self.queue))
+        self.send(msg.src, "ACK", {"id": event["id"]})
+        if self.inflight is None:
+            self.deliver()
+
+    def deliver(self):
+        self.inflight = next((e for e in self.queue if not self.held(e)), None)
+        self.tries = 0
+        if self.inflight is None:
+            return
+        if self.hold and self.inflight["type"] == "UserDeleted" and self.inflight["user"] == DELETED:
+            self.hold = False
+            self.sim.note(f"The broker delivers UserDeleted for {DELETED} before its UserCreated, which took "
+                          "a slower path.")
+        self.send_inflight({"event": self.inflight})
+
+    def send_inflight(self, data):
+        self.send("NotesService", self.inflight["type"], data)
+        self.timer = self.set_timer(retry_after(self.tries), "redeliver", self.inflight["id"])
+        self.tries += 1
+
+    def held(self, event):
+        return self.hold and event["type"] == "UserCreated" and event["user"] == DELETED
+
+    def on_timer(self, label, data):
+        if self.inflight and self.inflight["id"] == data:
+            self.metrics.redeliveries += 1
+            self.send_inflight({"event": self.inflight, "redelivered": True})
+
+    def on_crash(self):
+        self.inflight = None
+
+    def on_recover(self):
+        self.note("The broker is back; it delivers what it holds and accepts publishes again.")
+        self.deliver()
+
+
+class NotesService(Node):
+    """Consumes user events into its own database and serves notes for the users that projection knows."""
+
+    label = "Notes service"
+    group = "service"
+
+    def __init__(self, id, params):
+        super().__init__(id)
+        self.crash_before_ack = params["consumer_crash_before_ack"]
+
+    def on_message(self, msg):
+        if msg.label in ("UserCreated", "UserDeleted"):
+            self.send("NotesDB", "APPLY", {"event": msg.data["event"]})
+        elif msg.label in ("APPLIED", "DUPLICATE", "STALE"):
+            if msg.label == "APPLIED" and self.crash_before_ack:
+                self.crash_before_ack = False
+                self.sim.note(f"The notes service applied {msg.data['id']} and crashes before acknowledging it: "
+                              "the broker will deliver it again.")
+                self.sim.crash(self.id)
+                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                return
+            self.send("Broker", "ACK", {"id": msg.data["id"]})
+        elif msg.label == "CreateNote":
+            self.send("NotesDB", "INSERT NOTE", {**msg.data, "client": msg.src})
+        elif msg.label in ("NOTE SAVED", "NO SUCH USER"):
+            status = "201 Created" if msg.label == "NOTE SAVED" else "404 Unknown user"
+            self.send(msg.data["client"], status, {"note": msg.data["note"]})
+
+
+class NotesDB(Node):
+    """The notes database: notes, the users projection and, with dedupe, processed event ids and versions."""
+
+    label = "Notes DB"
+    group = "database"
+
+    def __init__(self, id, metrics, dedupe):
+        super().__init__(id)
+        self.metrics, self.dedupe = metrics, dedupe
+        self.users = {}  # user -> {"version", "active"}; an inactive row is a tombstone
+        self.processed = set()
+        self.notes = []
+
+    def on_start(self):
+        self.set_state(knows=[], notes=0)
+
+    def on_message(self, msg):
+        if msg.label == "APPLY":
+            event = msg.data["event"]
+            self.send(msg.src, self.apply(event), {"id": event["id"]})
+        elif msg.label == "INSERT NOTE":
+            self.insert_note(msg)
+
+    def apply(self, event):
+        user, version = event["user"], event["version"]
+        row = self.users.get(user)
+        if self.dedupe:
+            if event["id"] in self.processed:
+                self.metrics.duplicates += 1
+                self.note(f"{event['id']} was already processed: ignored.")
+                return "DUPLICATE"
+            self.processed.add(event["id"])
+            if row and row["version"] >= version:
+                self.metrics.stale += 1
+                self.note(f"{event['type']} v{version} for {user} is older than what is known (v{row['version']}, "
+                          f"{'active' if row['active'] else 'tombstone'}): ignored.")
+                return "STALE"
+        if event["type"] == "UserCreated":
+            self.users[user] = {"version": version, "active": True}
+            self.notes.append((user, "welcome"))
+            self.metrics.welcomes += 1
+        elif self.dedupe:
+            self.users[user] = {"version": version, "active": False}
+        elif self.users.pop(user, None) is None:
+            self.note(f"UserDeleted for {user}, a user it never heard of: nothing to delete, nothing remembered.")
+        self.took_effect(event)
+        return "APPLIED"
+
+    def took_effect(self, event):
+        metrics = self.metrics
+        times = metrics.effects[event["id"]] = metrics.effects.get(event["id"], 0) + 1
+        self.check("effect_at_most_once", times <= 1,
+                   f"{event['type']} {event['id']} for {event['user']} took effect {times} times.")
+        if times == 1:
+            metrics.lags[event["id"]] = self.now - metrics.committed[event["id"]]
+        else:
+            self.sim.note(f"{event['id']} took effect again: {event['user']} now has {times} welcome notes.")
+        self.set_state(knows=self.projection(), notes=len(self.notes))
+
+    def insert_note(self, msg):
+        data = msg.data
+        row = self.users.get(data["user"])
+        if row and row["active"]:
+            self.notes.append((data["user"], data["note"]))
+            self.metrics.accepted += 1
+            self.set_state(notes=len(self.notes))
+            label = "NOTE SAVED"
+        else:
+            self.metrics.rejected += 1
+            if self.metrics.rejected == 1:
+                self.sim.note(f"A note for {data['user']} is refused: the projection does not know "
+                              f"{data['user']}, at least not yet.")
+            label = "NO SUCH USER"
+        self.send(msg.src, label, {"note": data["note"], "client": data["client"]})
+
+    def projection(self):
+        return sorted((u for u, row in self.users.items() if row["active"]), key=lambda u: int(u[1:]))
+
+
+class EventDrivenNotes(Scenario):
+    slug = "event-driven-notes"
+    title = "Event-driven users and notes"
+    summary_text = "A notes service keeps a projection of users from events: outbox, relay, broker, dedupe."
+    teaches = ("Why writing to a database and publishing an event are two writes that can split, how the "
+               "transactional outbox joins them, and why at-least-once delivery needs an idempotent consumer.")
+    problem = (
+        "A User service and a Notes service each own a database and talk only through a message broker. "
+        "Creating a user commits it to the User DB; the Notes service learns of it from a UserCreated event, "
+        "keeps a local projection of users and accepts notes only for users it knows. Without the outbox the "
+        "User service commits and then publishes, two writes a crash can split. With it, the event is an "
+        "outbox row committed in the same transaction and a relay tailing the table publishes it, marking the "
+        "row only once the broker confirms. The broker delivers each event until it is acknowledged; the "
+        "consumer may crash before acknowledging, the relay may crash after publishing, events may arrive out "
+        "of order and the broker may be down.")
+    theory = (
+        "With the outbox every committed change is published at least once, so the projection converges to "
+        "the active users once the system is quiet: eventual consistency, after a lag of at least four network "
+        "hops plus any broker downtime. At-least-once means duplicates: an idempotent consumer records each "
+        "processed event id in the same transaction as its effect and skips ids it has seen, and a per-user "
+        "version (with a tombstone for deleted users) makes a late UserCreated harmless. Exactly-once "
+        "delivery is not on offer; exactly-once effect is.")
+    source = ("Chris Richardson, 'Pattern: Transactional outbox' and 'Pattern: Idempotent Consumer', "
+              "microservices.io; Richardson, 'Microservices Patterns' (Manning, 2018), ch. 3.")
+    tick = "one millisecond"
+    params = (
+        Param("users", "int", 3, "users the client creates", 1, 20),
+        Param("outbox", "bool", True, "commit an outbox row with each change; a relay publishes it"),
+        Param("dedupe", "bool", True, "the consumer skips processed event ids and stale versions"),
+        Param("delete_user", "bool", False, "user u1 is deleted 200 ms after it was created"),
+        Param("notes", "int", 1, "notes the client writes per user, 100 ms after creating it", 0, 5),
+        Param("crash_before_publish", "bool", False, "the user service crashes between its first commit and publish"),
+        Param("relay_crash_after_publish", "bool", False,
+              "the relay crashes after its first publish is confirmed, before marking the row"),
+        Param("consumer_crash_before_ack", "bool", False,
+              "the notes service crashes after applying its first event, before acknowledging it"),
+        Param("reorder", "bool", False, "u1 is deleted, and its UserDeleted is delivered before its UserCreated"),
+        Param("broker_down_ms", "int", 0, "the broker is down from the start for this long (ms)", 0, 10000),
+    )
+    invariants = (
+        Invariant("projection_consistent", "At quiescence the notes projection equals the active users."),
+        Invariant("effect_at_most_once", "Each event takes effect at most once."),
+    )
+
+    def nodes(self, params):
+        return [("Client", "Client", "client"), ("UserService", "User service", "service"),
+                ("UserDB", "User DB", "database"), ("Relay", "Outbox relay", "service"),
+                ("Broker", "Broker", "broker"), ("NotesService", "Notes service", "service"),
+                ("NotesDB", "Notes DB", "database")]
+
+    def setup(self, sim, params):
+        sim.network.delay, sim.network.jitter = 2, 1
+        metrics = Metrics()
+        nodes = [Client("Client", params), UserService("UserService", metrics, params), UserDB("UserDB", metrics),
+                 Relay("Relay", metrics, params), Broker("Broker", metrics, params["reorder"]),
+                 NotesService("NotesService", params), NotesDB("NotesDB", metrics, params["dedupe"])]
+        if params["broker_down_ms"]:
+            sim.add(nodes[4])
+            sim.crash("Broker")
+            sim.schedule(params["broker_down_ms"], sim.recover, "Broker")
+        return nodes
+
+    def finish(self, sim, params):
+        active, projection = sim.nodes["UserDB"].active(), sim.nodes["NotesDB"].projection()
+        missing = [u for u in active if u not in projection]
+        extra = [u for u in projection if u not in active]
+        detail = "; ".join(part for part in (
+            f"projection misses {', '.join(missing)}" if missing else "",
+            f"projection still has deleted {', '.join(extra)}" if extra else "") if part)
+        sim.note(f"All quiet. Active users: {', '.join(active) or 'none'}; the notes projection: "
+                 f"{', '.join(projection) or 'none'}.")
+        sim.check("projection_consistent", not missing and not extra, detail)
+
+    def summary(self, sim, params):
+        metrics = sim.nodes["UserDB"].metrics
+        active, projection = sim.nodes["UserDB"].active(), sim.nodes["NotesDB"].projection()
+        hop = sim.network.delay
+        duplicates = params["relay_crash_after_publish"] and params["outbox"] or params["consumer_crash_before_ack"]
+        return {
+            "users_active": active,
+            "projection": projection,
+            "consistent": active == projection,
+            "lag_ms": max(metrics.lags.values(), default=None),
+            "lag_by_event": metrics.lags,
+            "duplicates_ignored": metrics.duplicates,
+            "stale_ignored": metrics.stale,
+            "notes_accepted": metrics.accepted,
+            "notes_rejected": metrics.rejected,
+            "welcome_notes": metrics.welcomes,
+            "events_committed": len(metrics.committed),
+            "events_published": metrics.published,
+            "redeliveries": metrics.redeliveries,
+            "effects": dict(metrics.effects),
+            "theory": {
+                "min_lag_ms": HOPS * hop,
+                "max_lag_ms_without_faults": HOPS * (hop + sim.network.jitter),
+                "broker_down_ms": params["broker_down_ms"],
+                "converges": (params["outbox"] or not params["crash_before_publish"]) and (
+                    params["dedupe"] or not params["reorder"]),
+                "duplicates_expected": duplicates,
+                "effects_at_most_once": params["dedupe"] or not duplicates,
+            },
+        }
