@@ -164,6 +164,12 @@ class Network:
         sim.emit("deliver", msg=msg.id, src=msg.src, dst=msg.dst)
         node.on_message(msg)
 
+    def lose(self, msg_id, reason="loss"):
+        """Decide that a message in flight will not arrive: for scenario parameters that lose one on purpose."""
+        msg = self.in_flight.get(msg_id)
+        if msg is not None:
+            msg.fate = reason
+
     def drop_now(self, msg_id):
         """Drop a message in flight at once (an intervention on its arrow)."""
         msg = self.in_flight.pop(msg_id, None)

@@ -1,13 +1,17 @@
 """Every scenario Lifelines knows, by slug, in catalog order."""
-from .scenarios import bully_election, byzantine_generals, event_driven_notes, gossip, payment_gateway, two_generals
+from .scenarios import (bully_election, byzantine_generals, choreography_vs_orchestration,
+                        event_driven_notes, gossip, microservices_order, payment_gateway, token_ring, two_generals)
 
 SCENARIOS = {s.slug: s for s in (
     two_generals.TwoGenerals(),
     bully_election.BullyElection(),
     byzantine_generals.ByzantineGenerals(),
+    token_ring.TokenRing(),
     gossip.Gossip(),
+    choreography_vs_orchestration.ChoreographyVsOrchestration(),
     payment_gateway.PaymentGateway(),
     event_driven_notes.EventDrivenNotes(),
+    microservices_order.MicroservicesOrder(),
 )}
 
 

@@ -67,4 +67,4 @@ def test_stepping_back_and_keyboard_work_without_the_server(page, live_daphne):
     assert int(page.evaluate("() => document.querySelector('.player').dataset.cursor")) == total - 2
     page.keyboard.press("Home")
     assert page.evaluate("() => document.querySelector('.player').dataset.cursor") == "1"
-    assert page.locator("svg.diagram g.msg").count() == 0
+    page.wait_for_function("() => document.querySelectorAll('svg.diagram g.msg').length === 0")

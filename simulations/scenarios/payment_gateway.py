@@ -230,7 +230,7 @@ class PaymentManager(Node):
         sent = self.send(request["client"], msg.label, data)
         if self.lose_response and msg.label == "200 OK" and not data.get("replayed"):
             self.lose_response = False
-            self.sim.network.in_flight[sent].fate = "loss"
+            self.sim.network.lose(sent)
             self.sim.note(f"The 200 OK for {data['payment']} is lost on its way back: the money is taken, "
                           f"but {request['client']} cannot know it.")
 

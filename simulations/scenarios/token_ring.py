@@ -1,0 +1,362 @@
+"""The token ring (Le Lann 1977): one circulating token gives mutual exclusion, and losing it needs a monitor."""
+import re
+
+from ..engine import Node
+from ..params import Param
+from ..scenario import Invariant, Scenario, refuse
+
+ACK_TIMEOUT = 3  # an acknowledgement round trip is 2 ticks
+REQUEST = r"N(\d{1,2})@(\d{1,5})(?:/(\d{1,4}))?"
+ITEM = r"N\d{1,2}@\d{1,5}(?:/\d{1,4})?"
+
+
+class Ring:
+    """What an observer outside the ring sees: who is inside, every entry and every request."""
+
+    def __init__(self, params, loss_timeout):
+        self.n, self.cs_time, self.rotations = params["n"], params["cs_time"], params["rotations"]
+        self.generations, self.ack = params["generations"], params["ack"]
+        self.loss_timeout = loss_timeout
+        self.inside = {}  # node id -> its open entry
+        self.entries = []
+        self.requests = []
+        self.tokens_generated = 0
+        self.last_launch = 0
+        self.finished = False  # the token was kept because the rotations were over, not lost for good
+        self.told_two_tokens = False
+
+
+class RingNode(Node):
+    """Enters the critical section when the token finds it waiting; otherwise passes the token on at once."""
+
+    def __init__(self, id, ring):
+        super().__init__(id)
+        self.ring = ring
+        self.waiting = []
+        self.think = None  # ticks after leaving before asking again, or None to ask once
+        self.gen = 0  # the highest generation seen
+        self.visits = 0
+        self.entry = None
+        self.awaiting = None  # (successor, gen, ack timer) while a pass is unacknowledged
+        self.suspected = set()  # successors skipped, so that each is narrated once
+
+    def after(self, node_id):
+        return f"N{(int(node_id[1:]) + 1) % self.ring.n}"
+
+    def on_start(self):
+        state = {"waiting": bool(self.waiting), "in_cs": False}
+        if self.ring.generations:
+            state["gen"] = self.gen
+        self.set_state(**state)
+
+    def queue(self, at):
+        request = {"node": self.id, "at": at, "served": None}
+        self.ring.requests.append(request)
+        self.waiting.append(request)
+
+    def ask(self):
+        if self.alive:
+            self.queue(self.now)
+            self.set_state(waiting=True)
+
+    def on_message(self, msg):
+        gen = msg.data["gen"]
+        if msg.label == "ACK":
+            if self.awaiting and self.awaiting[0] == msg.src:
+                self.awaiting[2].cancel()
+                self.awaiting = None
+            self.suspected.discard(msg.src)
+            return
+        if self.ring.ack:
+            self.send(msg.src, "ACK", {"gen": gen})
+        if self.ring.generations:
+            if gen < self.gen:
+                self.note(f"{self.id} discards a stale token of generation {gen}: it has seen generation "
+                          f"{self.gen}.")
+                return
+            if gen > self.gen:
+                self.gen = gen
+                self.set_state(gen=gen)
+        self.take(gen)
+
+    def take(self, gen):
+        self.visits += 1
+        if self.visits > 2 * self.ring.rotations:
+            self.ring.finished = True
+            self.note(f"{self.id} has seen the token {self.visits - 1} times, twice the rotations N0 should "
+                      "start, and keeps it: with no live monitor counting, this ends the run.")
+        elif self.waiting and self.entry is None:
+            self.enter(gen)
+        else:
+            self.forward(gen)
+
+    def enter(self, gen):
+        ring = self.ring
+        others = list(ring.inside)
+        self.entry = {"node": self.id, "enter": self.now, "exit": None}
+        ring.entries.append(self.entry)
+        ring.inside[self.id] = self.entry
+        for request in self.waiting:
+            request["served"] = self.now
+        self.waiting = []
+        self.set_state(waiting=False, in_cs=True)
+        if others:
+            self.check("mutual_exclusion", False,
+                       f"{self.id} enters the critical section at t={self.now} while {', '.join(others)} "
+                       "is inside: two tokens circulate.")
+            if not ring.told_two_tokens:
+                ring.told_two_tokens = True
+                self.note("Two tokens exist: " + (
+                    "the one N0 gave up for lost was only late" + (
+                        ", and without generation numbers nobody can tell it from its replacement."
+                        if not ring.generations else ".")
+                    if ring.tokens_generated > 1 else "the token was duplicated on its way."))
+        self.set_timer(ring.cs_time, "leave cs", gen)
+
+    def leave(self, gen):
+        self.entry["exit"] = self.now
+        self.ring.inside.pop(self.id, None)
+        self.entry = None
+        self.set_state(in_cs=False)
+        self.forward(gen)
+        if self.think:
+            self.sim.schedule(self.think, self.ask)
+
+    def forward(self, gen):
+        self.hand(self.after(self.id), gen)
+
+    def hand(self, target, gen):
+        self.send(target, "TOKEN", {"gen": gen})
+        if self.ring.ack:
+            if self.awaiting:
+                self.awaiting[2].cancel()
+            self.awaiting = (target, gen, self.set_timer(ACK_TIMEOUT, "ack timeout"))
+
+    def skip(self):
+        """No ACK in time: presume the successor crashed and hand the token to the one after it."""
+        target, gen, _ = self.awaiting
+        self.awaiting = None
+        nxt = self.after(target)
+        if nxt == self.id:
+            self.note(f"{self.id} hears from nobody and keeps the token.")
+            return
+        suspect = self.sim.nodes[target]
+        if suspect.alive and suspect.waiting:
+            self.check("fairness", False,
+                       f"{self.id} skips {target}, which is alive and waiting since t={suspect.waiting[0]['at']}: "
+                       "its silence looked like a crash.")
+        if target not in self.suspected:
+            self.suspected.add(target)
+            self.note(f"No ACK from {target} within {ACK_TIMEOUT} ticks: {self.id} presumes it crashed and "
+                      f"passes the token to {nxt}.")
+        self.hand(nxt, gen)
+
+    def on_timer(self, label, data):
+        if label == "leave cs":
+            self.leave(data)
+        elif label == "ack timeout":
+            self.skip()
+
+    def on_crash(self):
+        self.awaiting = None
+        if self.entry:
+            self.entry["exit"] = self.now
+            self.ring.inside.pop(self.id, None)
+            self.entry = None
+            self.note(f"{self.id} crashes inside the critical section, and the token dies with it.")
+
+
+class Monitor(RingNode):
+    """N0: starts every rotation, and makes a new token (the next generation) when one stays away too long."""
+
+    label = "N0 (monitor)"
+
+    def __init__(self, id, ring):
+        super().__init__(id, ring)
+        self.rotation = 0
+        self.loss_timer = None
+        self.stopped = False
+
+    def on_start(self):
+        ring = self.ring
+        self.set_state(waiting=bool(self.waiting), in_cs=False)
+        hop = ACK_TIMEOUT if ring.ack else 1
+        self.note(f"N0 is the monitor. The longest rotation, everyone inside once, is L = {ring.n} hops + "
+                  f"{ring.n - 1}×{ring.cs_time} = {ring.n + (ring.n - 1) * ring.cs_time} ticks. If the token is "
+                  f"not back T = {ring.n}×({ring.cs_time} + {hop}) = {ring.loss_timeout} ticks after leaving, N0 "
+                  "declares it lost and makes a new one"
+                  + (" (with acks a hop may cost an ack timeout of 3)." if ring.ack else "."))
+        self.generate()
+
+    def generate(self):
+        self.gen += 1
+        self.ring.tokens_generated += 1
+        self.launch(self.gen)
+
+    def launch(self, gen):
+        self.rotation += 1
+        self.ring.last_launch = self.now
+        self.set_state(gen=self.gen, rotation=self.rotation)
+        if self.waiting and self.entry is None:
+            self.enter(gen)
+        else:
+            self.forward(gen)
+
+    def forward(self, gen):
+        super().forward(gen)
+        if self.loss_timer:
+            self.loss_timer.cancel()
+        self.loss_timer = self.set_timer(self.ring.loss_timeout, "loss timeout")
+
+    def take(self, gen):
+        if self.stopped:
+            return
+        if self.loss_timer:
+            self.loss_timer.cancel()
+            self.loss_timer = None
+        if self.rotation >= self.ring.rotations:
+            self.stopped = self.ring.finished = True
+            self.set_state(rotation="done")
+            self.note(f"After {self.rotation} rotations N0 keeps the token.")
+        else:
+            self.launch(gen)
+
+    def on_timer(self, label, data):
+        if label != "loss timeout":
+            return super().on_timer(label, data)
+        self.loss_timer = None
+        if self.stopped:
+            return
+        if self.rotation >= self.ring.rotations:
+            self.stopped = True
+            self.note(f"The token is gone and all {self.rotation} rotations are used up: N0 stops.")
+            return
+        self.note(f"No token for {self.ring.loss_timeout} ticks, longer than any rotation: N0 presumes it lost "
+                  f"and makes generation {self.gen + 1}"
+                  + ("." if self.ring.generations else ", though with generations off no node will look."))
+        self.generate()
+
+    def on_crash(self):
+        super().on_crash()
+        self.loss_timer = None
+
+    def on_recover(self):
+        if not self.stopped:
+            self.note("N0 recovers without knowing where the token is and restarts its loss timer.")
+            self.loss_timer = self.set_timer(self.ring.loss_timeout, "loss timeout")
+
+
+class TokenRing(Scenario):
+    slug = "token-ring"
+    title = "Token ring"
+    summary_text = "One token circles a ring of processes; only its holder may enter the critical section."
+    teaches = ("Why a single token gives mutual exclusion and fairness, and why regenerating a lost one needs "
+               "generation numbers: a late token looks exactly like a lost one.")
+    problem = (
+        "Processes N0..N(n-1) form a logical ring: each passes a single TOKEN to its successor (i+1) mod n. A "
+        "process that wants the critical section waits for the token, holds it for cs_time ticks inside, then "
+        "passes it on; a process that does not want it passes it at once. N0 is also the monitor: if the token "
+        "has not come back within a timeout longer than the longest rotation, N0 presumes it lost and creates a "
+        "new one with the next generation number, and a node that has seen a newer generation discards an older "
+        "token. With acknowledged passing, a sender that gets no ACK in time skips its successor.")
+    theory = (
+        "With one token, mutual exclusion is immediate: only the holder enters. Entries follow ring order, so a "
+        "request waits at most one rotation: n hops and n-1 critical sections, L = n + (n-1)*cs_time ticks with "
+        "a hop of one tick. A lost token cannot be told from a slow one; the monitor can only time out, with "
+        "T = n*(cs_time + 1) > L (n*(cs_time + 3) with acks, room for an ack timeout of 3 at every hop). A token "
+        "delayed beyond T is regenerated while still alive (a false loss): without generation numbers two tokens "
+        "circulate and two processes can be inside at once; with them, every node that has seen the new "
+        "generation, and the monitor at the latest, discards the old token (one still running ahead of its "
+        "replacement is honoured until then). A crashed process breaks the ring; "
+        "acknowledged passing skips it, at the price of mistaking a slow successor for a dead one.")
+    source = ("Le Lann, 'Distributed Systems: Towards a Formal Approach', IFIP Congress 1977; the active monitor "
+              "of IEEE 802.5 Token Ring; Tanenbaum and van Steen, 'Distributed Systems', the token-ring "
+              "mutual exclusion algorithm.")
+    params = (
+        Param("n", "int", 5, "number of processes in the ring", 2, 16),
+        Param("cs_time", "int", 3, "ticks a process stays in the critical section", 1, 10),
+        Param("requests", "text", lambda p: ",".join(f"N{i}@0/3" for i in range(1, p["n"])),
+              "who asks to enter and when: node@tick, comma-separated (N2@0,N4@0); node@tick/k asks again k "
+              "ticks after each exit; empty for nobody",
+              pattern=rf"(?:{ITEM}(?:\s*,\s*{ITEM})*)?"),
+        Param("rotations", "int", 4, "rotations N0 starts before it keeps the token", 1, 20),
+        Param("generations", "bool", True, "number tokens so that a stale one is discarded"),
+        Param("ack", "bool", False, "acknowledge each pass and skip a successor that does not answer"),
+    )
+    invariants = (
+        Invariant("mutual_exclusion", "At most one process is in the critical section."),
+        Invariant("liveness", "Every request is served, unless it came after the last rotation began."),
+        Invariant("fairness", "The token serves waiting processes in ring order: it never passes over a live "
+                              "process that is waiting."),
+    )
+
+    def nodes(self, params):
+        return [("N0", "N0 (monitor)")] + [f"N{i}" for i in range(1, params["n"])]
+
+    @staticmethod
+    def longest_rotation(params):
+        return params["n"] + (params["n"] - 1) * params["cs_time"]
+
+    @staticmethod
+    def loss_timeout(params):
+        return params["n"] * (params["cs_time"] + (ACK_TIMEOUT if params["ack"] else 1))
+
+    @staticmethod
+    def requests(params):
+        """(tick, node index, think ticks or None) for each request written in the ``requests`` parameter."""
+        return sorted(((int(at), int(index), int(think) if think else None)
+                       for index, at, think in re.findall(REQUEST, params["requests"])), key=lambda r: r[:2])
+
+    def validate(self, params):
+        n = params["n"]
+        for _, index, think in self.requests(params):
+            if index >= n:
+                refuse("requests", f"N{index} is not in a ring of {n} (N0..N{n - 1})")
+            if think == 0:
+                refuse("requests", "the ticks before asking again must be at least 1")
+
+    def setup(self, sim, params):
+        ring = Ring(params, self.loss_timeout(params))
+        nodes = [Monitor("N0", ring)] + [RingNode(f"N{i}", ring) for i in range(1, params["n"])]
+        for at, index, think in self.requests(params):
+            node = nodes[index]
+            node.think = think or node.think
+            if at:
+                sim.schedule(at, node.ask)
+            else:
+                node.queue(0)  # waiting before anything runs, as on_start shows
+        return nodes
+
+    def waiting_at_end(self, sim):
+        """Requests of live processes still waiting at the end, each with whether it counts as starved.
+
+        A request made after the last rotation began is excused when the run ended by plan; if the token
+        was lost for good, every waiting request counts.
+        """
+        ring = sim.nodes["N0"].ring
+        return [(r, not ring.finished or r["at"] <= ring.last_launch) for r in ring.requests
+                if r["served"] is None and sim.nodes[r["node"]].alive]
+
+    def finish(self, sim, params):
+        starved = [r for r, counts in self.waiting_at_end(sim) if counts]
+        sim.check("liveness", not starved,
+                  "never served: " + ", ".join(f"{r['node']} (asked at t={r['at']})" for r in starved[:8])
+                  + ("..." if len(starved) > 8 else "") + ". No token reached them while they waited.")
+
+    def summary(self, sim, params):
+        ring = sim.nodes["N0"].ring
+        waits = [r["served"] - r["at"] for r in ring.requests if r["served"] is not None]
+        theory = {"longest_rotation": self.longest_rotation(params), "loss_timeout": ring.loss_timeout,
+                  "wait_bound": self.longest_rotation(params),
+                  "messages_per_rotation": params["n"] * (2 if params["ack"] else 1)}
+        if params["ack"]:
+            theory["ack_timeout"] = ACK_TIMEOUT
+        return {
+            "cs_entries": [dict(e) for e in ring.entries],
+            "tokens_generated": ring.tokens_generated,
+            "max_wait": max(waits, default=0),
+            "requests_served": len(waits),
+            "waiting_at_end": [{"node": r["node"], "at": r["at"]} for r, _ in self.waiting_at_end(sim)],
+            "rotations": sim.nodes["N0"].rotation,
+            "theory": theory,
+        }

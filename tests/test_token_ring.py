@@ -1,0 +1,247 @@
+"""Token ring: mutual exclusion from one token, the monitor's regeneration, the false-loss lesson and broken rings."""
+import pytest
+
+from simulations.params import ParamError
+from simulations.scenarios.token_ring import TokenRing
+
+RING = TokenRing()
+TWO = "N2@0,N4@0"
+
+
+def run(faults=None, seed=0, **params):
+    return RING.run(params, seed, faults)
+
+
+def summary(faults=None, **params):
+    return run(faults, **params)[-1]["summary"]
+
+
+def delay_third_token(by):
+    return [{"action": "delay", "match": {"label": "TOKEN", "nth": 3}, "by": by}]
+
+
+def tokens(trace):
+    return [e for e in trace if e["kind"] == "send" and e["label"] == "TOKEN"]
+
+
+def red(trace, name):
+    return [e for e in trace if e["kind"] == "check" and e["name"] == name and not e["ok"]]
+
+
+def inside_at(trace, seq):
+    """Who the node panel shows inside the critical section once event ``seq`` has happened."""
+    inside = {}
+    for e in trace[:seq + 1]:
+        if e["kind"] == "state" and "in_cs" in e["state"]:
+            inside[e["node"]] = e["state"]["in_cs"]
+    return sorted(node for node, yes in inside.items() if yes)
+
+
+def test_nodes_are_n0_to_n_minus_1_and_n0_is_the_monitor():
+    init = run(n=4)[0]
+    assert [x["id"] for x in init["nodes"]] == ["N0", "N1", "N2", "N3"]
+    assert "monitor" in init["nodes"][0]["label"]
+    assert [i["name"] for i in init["invariants"]] == ["mutual_exclusion", "liveness", "fairness"]
+
+
+def test_defaults_a_busy_ring_serves_everyone_in_ring_order():
+    s = summary()
+    assert [e["node"] for e in s["cs_entries"]] == ["N1", "N2", "N3", "N4"] * 4
+    assert s["cs_entries"][:2] == [{"node": "N1", "enter": 1, "exit": 4}, {"node": "N2", "enter": 5, "exit": 8}]
+    assert s["violations"] == [] and s["tokens_generated"] == 1 and s["stopped"] == "quiescent"
+
+
+@pytest.mark.parametrize("n, rotations", [(2, 1), (5, 3), (9, 4), (16, 2)])
+def test_one_token_message_per_hop_and_the_run_ends_after_its_rotations(n, rotations):
+    s = summary(n=n, rotations=rotations)
+    assert s["messages_by_label"] == {"TOKEN": n * rotations} and s["rotations"] == rotations
+    assert s["theory"]["messages_per_rotation"] == n
+    s = summary(n=n, rotations=rotations, ack=True)
+    assert s["messages_by_label"] == {"TOKEN": n * rotations, "ACK": n * rotations}
+
+
+def test_token_messages_carry_their_generation():
+    trace = run(ack=True)
+    assert all(e["data"] == {"gen": 1} for e in tokens(trace))
+    assert all(e["data"] == {"gen": 1} for e in trace if e["kind"] == "send" and e["label"] == "ACK")
+
+
+@pytest.mark.parametrize("n, cs_time", [(2, 1), (5, 2), (7, 3), (16, 10)])
+def test_everyone_asking_at_once_the_last_waits_n_minus_1_hops_and_sections(n, cs_time):
+    s = summary(n=n, cs_time=cs_time, requests=",".join(f"N{i}@0" for i in range(n)))
+    assert [e["node"] for e in s["cs_entries"]] == [f"N{i}" for i in range(n)]
+    assert s["max_wait"] == (n - 1) * (cs_time + 1)
+    assert s["max_wait"] < s["theory"]["wait_bound"] == n + (n - 1) * cs_time
+
+
+@pytest.mark.parametrize("requests", ["", TWO, "N1@0/1,N3@2/1", "N0@0/2,N2@1/5,N4@3/1", "N4@0/1,N1@9"])
+@pytest.mark.parametrize("cs_time", [1, 4])
+def test_without_faults_a_request_waits_less_than_one_rotation(requests, cs_time):
+    s = summary(requests=requests, cs_time=cs_time, rotations=6)
+    assert s["violations"] == []
+    assert s["max_wait"] < s["theory"]["longest_rotation"] == 5 + 4 * cs_time
+
+
+@pytest.mark.parametrize("n, cs_time, ack, timeout", [(5, 3, False, 20), (5, 2, False, 15), (16, 10, False, 176),
+                                                      (5, 2, True, 25), (3, 1, True, 12)])
+def test_the_loss_timeout_is_longer_than_the_longest_rotation_and_stated(n, cs_time, ack, timeout):
+    trace = run(n=n, cs_time=cs_time, ack=ack)
+    theory = trace[-1]["summary"]["theory"]
+    assert theory["loss_timeout"] == timeout > theory["longest_rotation"] == n + (n - 1) * cs_time
+    assert any(e["kind"] == "note" and f"= {timeout} ticks" in e["text"] for e in trace)
+
+
+def test_dropping_the_token_the_monitor_regenerates_the_next_generation_and_requests_are_served():
+    trace = run(faults=[{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests=TWO, cs_time=2)
+    s = trace[-1]["summary"]
+    assert s["tokens_generated"] == 2 and s["violations"] == []
+    assert s["cs_entries"] == [{"node": "N2", "enter": 2, "exit": 4}, {"node": "N4", "enter": 19, "exit": 21}]
+    assert s["max_wait"] == 19
+    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"] == [15]
+    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] >= 15} == {2}
+
+
+def test_without_generations_the_same_drop_is_also_repaired():
+    s = summary(faults=[{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests=TWO, generations=False)
+    assert s["tokens_generated"] == 2 and s["violations"] == []
+
+
+@pytest.mark.parametrize("by", range(21, 36, 2))
+def test_false_loss_without_generations_two_nodes_are_inside_at_once(by):
+    trace = run(faults=delay_third_token(by), generations=False)
+    s = trace[-1]["summary"]
+    assert s["tokens_generated"] == 2 and by > s["theory"]["loss_timeout"] == 20
+    assert any(e["data"]["gen"] == 1 for e in tokens(trace) if e["t"] > 20)
+    violation = red(trace, "mutual_exclusion")[0]
+    assert len(inside_at(trace, violation["seq"])) == 2
+    assert inside_at(trace, violation["seq"] - 2) != inside_at(trace, violation["seq"])
+    assert s["violations"] == ["mutual_exclusion"]
+
+
+@pytest.mark.parametrize("by", range(21, 36, 2))
+def test_false_loss_with_generations_the_stale_token_is_discarded(by):
+    trace = run(faults=delay_third_token(by))
+    s = trace[-1]["summary"]
+    assert s["tokens_generated"] == 2 and s["violations"] == []
+    assert not red(trace, "mutual_exclusion")
+    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] > 20} == {2}
+    late = tokens(trace)[2]
+    assert any(e["kind"] == "deliver" and e["msg"] == late["msg"] for e in trace)
+    assert any(e["kind"] == "note" and "discards a stale token of generation 1" in e["text"] for e in trace)
+
+
+def test_false_loss_mutual_exclusion_is_checked_when_the_second_node_enters():
+    trace = run(faults=delay_third_token(21), generations=False)
+    violation = red(trace, "mutual_exclusion")[0]
+    entering = trace[violation["seq"] - 1]
+    assert entering["kind"] == "state" and entering["state"]["in_cs"]
+    assert entering["node"] in violation["detail"] and f"t={violation['t']}" in violation["detail"]
+
+
+def test_crashing_an_idle_node_breaks_the_ring_without_ack():
+    trace = run(faults=[{"action": "crash", "node": "N3", "at": 0}], requests=TWO, cs_time=2)
+    s = trace[-1]["summary"]
+    assert s["violations"] == ["liveness"]
+    assert [e["node"] for e in s["cs_entries"]] == ["N2"]
+    assert s["waiting_at_end"] == [{"node": "N4", "at": 0}]
+    assert s["tokens_generated"] == 4  # every rotation's token dies at N3
+    assert all(e["reason"] == "crashed" and e["dst"] == "N3" for e in trace if e["kind"] == "drop")
+    assert "N4 (asked at t=0)" in red(trace, "liveness")[0]["detail"]
+
+
+def test_crashing_an_idle_node_is_skipped_with_ack():
+    trace = run(faults=[{"action": "crash", "node": "N3", "at": 0}], requests=TWO, cs_time=2, ack=True)
+    s = trace[-1]["summary"]
+    assert s["violations"] == [] and s["tokens_generated"] == 1
+    assert s["cs_entries"] == [{"node": "N2", "enter": 2, "exit": 4}, {"node": "N4", "enter": 8, "exit": 10}]
+    skips = [e for e in tokens(trace) if e["src"] == "N2" and e["dst"] == "N4"]
+    assert len(skips) == 4 and skips[0]["t"] == 7  # the ack timeout of 3 after the pass at t=4
+    assert any(e["kind"] == "note" and "presumes it crashed" in e["text"] for e in trace)
+
+
+def test_crashing_the_holder_loses_the_token_and_the_monitor_regenerates_it():
+    crash = [{"action": "crash", "node": "N2", "at": 3}]
+    trace = run(faults=crash, requests=TWO, cs_time=2)
+    s = trace[-1]["summary"]
+    assert s["cs_entries"] == [{"node": "N2", "enter": 2, "exit": 3}]
+    assert s["tokens_generated"] == 4 and s["violations"] == ["liveness"]
+    s = summary(faults=crash, requests=TWO, cs_time=2, ack=True)
+    assert s["tokens_generated"] == 2 and s["violations"] == []
+    assert s["cs_entries"][-1] == {"node": "N4", "enter": 31, "exit": 33}
+
+
+def test_with_ack_a_lost_token_looks_like_a_crash_and_a_waiting_node_is_passed_over():
+    trace = run(faults=[{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests="N2@0,N3@0",
+                cs_time=2, ack=True)
+    unfair = red(trace, "fairness")[0]
+    assert unfair["t"] == 7 and "N2 skips N3" in unfair["detail"]
+    assert trace[-1]["summary"]["violations"] == ["fairness"]
+
+
+def test_with_ack_a_late_token_is_duplicated_and_generations_cannot_help():
+    s = summary(faults=delay_third_token(21), ack=True)
+    assert s["tokens_generated"] == 1
+    assert "mutual_exclusion" in s["violations"] and "fairness" in s["violations"]
+
+
+def test_a_duplicated_token_breaks_mutual_exclusion_even_with_generations():
+    trace = run(faults=[{"action": "duplicate", "match": {"label": "TOKEN", "nth": 3}}])
+    assert len(inside_at(trace, red(trace, "mutual_exclusion")[0]["seq"])) == 2
+
+
+def test_a_crashed_monitor_leaves_nobody_to_regenerate():
+    s = summary(faults=[{"action": "crash", "node": "N0", "at": 1}])
+    assert s["tokens_generated"] == 1 and s["violations"] == ["liveness"]
+
+
+def test_a_recovered_monitor_regenerates_after_its_timeout():
+    trace = run(faults=[{"action": "crash", "node": "N0", "at": 1}, {"action": "recover", "node": "N0", "at": 30}])
+    s = trace[-1]["summary"]
+    assert s["tokens_generated"] == 2 and s["violations"] == []
+    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"][0] == 50
+
+
+def test_green_runs_end_with_every_invariant_ok():
+    trace = run()
+    final = [e for e in trace if e["kind"] == "check"]
+    assert [(e["name"], e["ok"]) for e in final] == [("mutual_exclusion", True), ("liveness", True),
+                                                     ("fairness", True)]
+
+
+def test_requests_after_the_last_rotation_began_are_not_counted_as_starved():
+    s = summary(requests="N2@0,N3@40", cs_time=2, rotations=2)
+    assert s["violations"] == [] and s["waiting_at_end"] == [{"node": "N3", "at": 40}]
+
+
+def test_nobody_asking_the_token_just_circulates():
+    s = summary(requests="")
+    assert s["cs_entries"] == [] and s["max_wait"] == 0 and s["messages_by_label"] == {"TOKEN": 20}
+
+
+def test_a_request_text_may_space_its_items():
+    assert summary(requests=" N2@0 , N4@0 ")["requests_served"] == 2
+
+
+def test_same_inputs_give_an_identical_trace():
+    faults = delay_third_token(23) + [{"action": "crash", "node": "N3", "at": 40}]
+    assert run(faults, seed=7, generations=False) == run(faults, seed=7, generations=False)
+    assert run(faults, seed=1, ack=True)[1:] == run(faults, seed=2, ack=True)[1:]
+
+
+def test_default_requests_follow_n():
+    assert summary(n=2)["cs_entries"][0]["node"] == "N1"
+    assert [e["node"] for e in summary(n=3, rotations=1)["cs_entries"]] == ["N1", "N2"]
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"n": 1}, "n"), ({"n": 17}, "n"), ({"cs_time": 0}, "cs_time"), ({"cs_time": 11}, "cs_time"),
+    ({"rotations": 0}, "rotations"), ({"rotations": 21}, "rotations"),
+    ({"requests": "N5@0"}, "requests"), ({"n": 3, "requests": TWO}, "requests"),
+    ({"requests": "N1@0/0"}, "requests"), ({"requests": "N1@123456"}, "requests"),
+    ({"requests": "N1 at 0"}, "requests"), ({"requests": "N1@0,"}, "requests"),
+    ({"generations": "maybe"}, "generations"),
+])
+def test_bad_setups_are_refused_with_the_field_named(params, field):
+    with pytest.raises(ParamError) as e:
+        run(**params)
+    assert field in e.value.errors
