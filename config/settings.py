@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "scenarios",
     "runs",
+    "classroom",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,8 @@ import asyncio
 import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+
+from classroom.consumer import RoomMixin
 from simulations.params import ParamError
 
 from . import protocol, store
@@ -16,7 +18,7 @@ def group_name(run_id):
     return f"run.{run_id}"
 
 
-class RunConsumer(AsyncWebsocketConsumer):
+class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     live = None
     player = None
     watching = None
@@ -26,13 +28,14 @@ class RunConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         await self.stop_playing()
+        await self.leave_room()
         if self.watching:
             await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
             msg = protocol.parse(text_data, bytes_data)
-            await getattr(self, f"on_{msg['type']}")(msg)
+            await getattr(self, "on_" + msg["type"].replace(".", "_"))(msg)
         except protocol.ProtocolError as e:
             await self.send_json(e.as_message())
 
@@ -55,6 +58,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.stop_playing()
         self.live = live
         await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/"})
+        await self.room_started(live.id)
         await self.publish(await live.take(1))  # the init event: lifelines appear at once
         await self.status("paused")
 

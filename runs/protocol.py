@@ -1,5 +1,6 @@
 """The WebSocket run protocol: every client message is parsed and bounded here before anything acts on it."""
 import json
+import re
 
 MAX_FRAME = 64 * 1024
 MAX_STEP = 10_000
@@ -75,4 +76,67 @@ def parse(text=None, data=None):
         if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
             raise ProtocolError("bad_field", "run must be a run id")
         return {"type": kind, "run": msg["run"], "from": _number(msg, "from", 0, 10**9, 0, whole=True)}
-    raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}",)
+    if kind.startswith("room."):
+        return parse_room(msg)
+    raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}")
+
+
+ROOM_CODE = re.compile(r"[A-Z0-9]{4,8}")
+COMMANDS = ("play", "pause", "step", "inject")
+
+
+def _text(msg, key, limit, required=True):
+    value = msg.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ProtocolError("bad_field", f"{key} must be text of at most {limit} characters")
+    return value.strip()
+
+
+def parse_room(msg):
+    """Classroom messages: hosting, joining, following the instructor, questions and handing over control."""
+    kind = msg["type"]
+    if kind in ("room.host", "room.join"):
+        _only(msg, "room", "key", "name")
+        room = msg.get("room")
+        if not isinstance(room, str) or not ROOM_CODE.fullmatch(room.upper()):
+            raise ProtocolError("bad_room", "room must be a room code like K7Q2XM")
+        out = {"type": kind, "room": room.upper()}
+        if kind == "room.host":
+            out["key"] = _text(msg, "key", 64)
+        else:
+            out["name"] = _text(msg, "name", 40, required=False)
+        return out
+    if kind == "room.cursor":
+        _only(msg, "seq", "state")
+        state = msg.get("state", "paused")
+        if state not in ("playing", "paused", "ended"):
+            raise ProtocolError("bad_field", "state must be playing, paused or ended")
+        return {"type": kind, "seq": _number(msg, "seq", 0, 10**9, 0, whole=True), "state": state}
+    if kind == "room.ask":
+        _only(msg, "question", "options")
+        options = msg.get("options")
+        if not isinstance(options, list) or not 2 <= len(options) <= 6:
+            raise ProtocolError("bad_field", "options must be a list of 2 to 6 answers")
+        return {"type": kind, "question": _text(msg, "question", 300),
+                "options": [_text({"option": o}, "option", 80) for o in options]}
+    if kind == "room.reveal":
+        _only(msg)
+        return {"type": kind}
+    if kind == "room.answer":
+        _only(msg, "choice")
+        return {"type": kind, "choice": _number(msg, "choice", 0, 5, 0, whole=True)}
+    if kind == "room.control":
+        _only(msg, "to")
+        to = msg.get("to")
+        if to is not None and (not isinstance(to, str) or len(to) > 16):
+            raise ProtocolError("bad_field", "to must be a learner id or null")
+        return {"type": kind, "to": to}
+    if kind == "room.command":
+        _only(msg, "command")
+        command = msg.get("command")
+        if not isinstance(command, dict) or command.get("type") not in COMMANDS:
+            raise ProtocolError("bad_field", f"command must be one of {', '.join(COMMANDS)}")
+        return {"type": kind, "command": parse(json.dumps(command))}
+    raise ProtocolError("unknown_type", f"unknown message type {kind[:40]!r}")

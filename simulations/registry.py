@@ -1,5 +1,5 @@
 """Every scenario Lifelines knows, by slug, in catalog order."""
-from .scenarios import (bully_election, byzantine_generals, choreography_vs_orchestration,
+from .scenarios import (bully_election, byzantine_generals, choreography_vs_orchestration, coffee_shop,
                         event_driven_notes, gossip, microservices_order, payment_gateway, token_ring, two_generals)
 
 SCENARIOS = {s.slug: s for s in (
@@ -8,6 +8,7 @@ SCENARIOS = {s.slug: s for s in (
     byzantine_generals.ByzantineGenerals(),
     token_ring.TokenRing(),
     gossip.Gossip(),
+    coffee_shop.CoffeeShop(),
     choreography_vs_orchestration.ChoreographyVsOrchestration(),
     payment_gateway.PaymentGateway(),
     event_driven_notes.EventDrivenNotes(),

@@ -83,3 +83,12 @@ def daphne(database_url, port=None, **env):
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def create_room(database_url, scenario="bully-election"):
+    """A classroom in a server database; returns (code, key)."""
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c",
+                          "from classroom.models import Room; r = Room.objects.create(scenario=%r); "
+                          "print(r.code, r.key)" % scenario], cwd=ROOT, env=server_env(database_url),
+                         check=True, capture_output=True, text=True).stdout.split()
+    return out[-2], out[-1]

@@ -59,7 +59,7 @@ export class Diagram {
   placeColumns() {
     const width = this.scroller.clientWidth || 800;
     const n = Math.max(this.nodes.length, 1);
-    this.col = Math.max(96, (width - GUTTER - 16) / n) * this.zoom;
+    this.col = Math.max(86, (width - GUTTER - 16) / n) * this.zoom;
     this.x = new Map(this.nodes.map((node, i) => [node.id, GUTTER + this.col * (i + 0.5)]));
     this.width = Math.max(width, GUTTER + this.col * n + 16);
     for (const b of this.heads.children) {

@@ -3,6 +3,7 @@
 // so stepping back and scrubbing are instant and never ask the server.
 
 import { Diagram } from "./diagram.js";
+import { Room } from "./room.js";
 import { describe, fmt, foldState } from "./trace.js";
 
 const BASE_RATE = 4; // events per second at 1x, as on the server
@@ -24,6 +25,8 @@ class Player {
     this.bindControls();
     if (this.mode === "replay") this.loadTrace(root.dataset.trace);
     else this.bindForm();
+    const panel = document.querySelector(".room-panel");
+    if (panel) new Room(this, panel);
   }
 
   // -- sources -------------------------------------------------------------
@@ -87,6 +90,10 @@ class Player {
   }
 
   onMessage(msg) {
+    if (msg.type.startsWith("room.")) {
+      if (msg.type === "room.joined" && msg.id) this.learnerId = msg.id;
+      return this.room && this.room.onMessage(msg);
+    }
     switch (msg.type) {
       case "started": {
         this.begin();
@@ -100,6 +107,7 @@ class Player {
       case "events":
         this.receive(msg.events);
         if (this.follow) this.setCursor(this.events.length);
+        else if (this.target && this.target <= this.events.length) this.goTo(this.target);
         if (this.startedAt && msg.events.some((e) => e.kind === "send")) {
           this.root.dataset.firstArrowMs = Math.round(performance.now() - this.startedAt);
           this.startedAt = null;
@@ -160,9 +168,16 @@ class Player {
     if (this.follow || this.playing) this.diagram.follow();
     this.renderPanels();
     this.renderTranscript();
+    if (this.onCursor) this.onCursor(n);
   }
 
   atHead() { return this.cursor >= this.events.length; }
+
+  // Show the first n events as soon as they are here (a follower may hear of a step before its events).
+  goTo(n) {
+    this.target = n > this.events.length ? n : null;
+    this.setCursor(Math.min(n, this.events.length));
+  }
 
   play() {
     if (this.playing) return this.pause();

@@ -1,0 +1,196 @@
+"""The classroom half of the run consumer: the instructor's connection leads, learners' connections follow.
+
+Everything crosses the channel layer (Redis in production), so a room spans several daphne processes. The
+instructor's connection keeps the room's live state (run, cursor, question, answers, who is present) and
+tells each learner that arrives; learners hold nothing but their id.
+"""
+import secrets
+
+from channels.db import database_sync_to_async
+
+from runs.protocol import ProtocolError
+
+from .models import Room
+
+
+def room_group(code):
+    return f"room.{code}"
+
+
+@database_sync_to_async
+def room_key(code):
+    return Room.objects.filter(code=code).values_list("key", flat=True).first()
+
+
+class RoomMixin:
+    room = None
+    role = None  # "host" or "learner"
+
+    # -- client messages --------------------------------------------------
+    async def on_room_host(self, msg):
+        key = await room_key(msg["room"])
+        if key is None:
+            raise ProtocolError("unknown_room", f"no room {msg['room']}")
+        if not secrets.compare_digest(key, msg["key"]):
+            raise ProtocolError("forbidden", "only the instructor who opened the room can lead it")
+        await self.enter_room(msg["room"], "host")
+        self.learners, self.answers, self.question, self.controller, self.cursor = {}, {}, None, None, None
+        await self.send_json({"type": "room.joined", "room": self.room, "role": "host"})
+        await self.room_send({"type": "room.hello", "host": self.channel_name})
+
+    async def on_room_join(self, msg):
+        if await room_key(msg["room"]) is None:
+            raise ProtocolError("unknown_room", f"no room {msg['room']}: check the code")
+        await self.enter_room(msg["room"], "learner")
+        self.learner_id = secrets.token_hex(4)
+        self.learner_name = msg.get("name") or f"Learner {self.learner_id[:3]}"
+        self.host_channel = None
+        await self.send_json({"type": "room.joined", "room": self.room, "role": "learner", "id": self.learner_id,
+                              "name": self.learner_name})
+        await self.announce(True)
+
+    async def on_room_cursor(self, msg):
+        self.require_lead()
+        if self.role == "host":
+            self.cursor = msg
+        await self.broadcast(msg)
+
+    async def on_room_ask(self, msg):
+        self.require_role("host")
+        self.question, self.answers = msg, {}
+        await self.broadcast(msg)
+        await self.send_tally()
+
+    async def on_room_reveal(self, msg):
+        self.require_role("host")
+        counts = self.counts()
+        self.question = None
+        await self.broadcast({"type": "room.reveal", "counts": counts})
+
+    async def on_room_answer(self, msg):
+        self.require_role("learner")
+        await self.room_send({"type": "room.answered", "id": self.learner_id, "choice": msg["choice"]})
+
+    async def on_room_control(self, msg):
+        self.require_role("host")
+        if msg["to"] is not None and msg["to"] not in self.learners:
+            raise ProtocolError("bad_field", "no such learner in the room")
+        self.controller = msg["to"]
+        await self.broadcast({"type": "room.control", "to": msg["to"]})
+        await self.send_people()
+
+    async def on_room_command(self, msg):
+        """A learner who was handed control drives the instructor's run."""
+        self.require_role("learner")
+        if not self.host_channel:
+            raise ProtocolError("no_host", "the instructor is not connected")
+        await self.channel_layer.send(self.host_channel, {"type": "room.command", "id": self.learner_id,
+                                                          "command": msg["command"]})
+
+    # -- helpers ----------------------------------------------------------
+    def require_role(self, role):
+        if self.role != role:
+            raise ProtocolError("forbidden", f"only {'the instructor' if role == 'host' else 'a learner'} can do that")
+
+    def require_lead(self):
+        if self.role == "host" or (self.role == "learner" and getattr(self, "has_control", False)):
+            return
+        raise ProtocolError("forbidden", "only whoever has control can move the room's cursor")
+
+    async def enter_room(self, code, role):
+        await self.leave_room()
+        self.room, self.role = code, role
+        await self.channel_layer.group_add(room_group(code), self.channel_name)
+
+    async def leave_room(self):
+        if self.room:
+            if self.role == "learner":
+                await self.announce(False)
+            await self.channel_layer.group_discard(room_group(self.room), self.channel_name)
+        self.room = self.role = None
+
+    async def room_send(self, message):
+        await self.channel_layer.group_send(room_group(self.room), message)
+
+    async def broadcast(self, payload):
+        await self.room_send({"type": "room.broadcast", "origin": self.channel_name, "payload": payload})
+
+    async def announce(self, present):
+        await self.room_send({"type": "room.presence", "id": self.learner_id, "name": self.learner_name,
+                              "channel": self.channel_name, "present": present})
+
+    def counts(self):
+        options = len(self.question["options"]) if self.question else 0
+        counts = [0] * options
+        for choice in self.answers.values():
+            if choice < options:
+                counts[choice] += 1
+        return counts
+
+    async def send_tally(self):
+        await self.send_json({"type": "room.tally", "counts": self.counts(), "answered": len(self.answers),
+                              "learners": len(self.learners)})
+
+    async def send_people(self):
+        await self.send_json({"type": "room.people", "controller": self.controller, "learners": [
+            {"id": i, "name": p["name"]} for i, p in self.learners.items()]})
+
+    async def room_started(self, run_id):
+        """Called when the instructor starts a run: learners follow it."""
+        if self.role == "host":
+            self.cursor = None
+            await self.broadcast({"type": "room.run", "run": run_id})
+
+    # -- channel layer messages -------------------------------------------
+    async def room_broadcast(self, message):
+        if message["origin"] == self.channel_name:
+            return
+        payload = message["payload"]
+        if payload["type"] == "room.control" and self.role == "learner":
+            self.has_control = payload["to"] == self.learner_id
+        if payload["type"] == "room.cursor" and self.role == "host":
+            self.cursor = payload
+        await self.send_json(payload)
+
+    async def room_hello(self, message):
+        if self.role == "learner":
+            self.host_channel = message["host"]
+            await self.announce(True)
+
+    async def room_presence(self, message):
+        if self.role != "host":
+            return
+        if message["present"]:
+            self.learners[message["id"]] = {"name": message["name"], "channel": message["channel"]}
+            live = getattr(self, "live", None)
+            await self.channel_layer.send(message["channel"], {
+                "type": "room.state", "host": self.channel_name, "run": live.id if live else None,
+                "cursor": self.cursor, "question": self.question, "controller": self.controller})
+        else:
+            self.learners.pop(message["id"], None)
+            self.answers.pop(message["id"], None)
+            if self.controller == message["id"]:
+                self.controller = None
+                await self.broadcast({"type": "room.control", "to": None})
+        await self.send_people()
+        await self.send_tally()
+
+    async def room_state(self, message):
+        self.host_channel = message["host"]
+        self.has_control = message["controller"] == getattr(self, "learner_id", None)
+        await self.send_json({"type": "room.state", "run": message["run"], "cursor": message["cursor"],
+                              "question": message["question"], "controller": message["controller"]})
+
+    async def room_answered(self, message):
+        if self.role == "host" and self.question and message["id"] in self.learners:
+            self.answers[message["id"]] = message["choice"]
+            await self.send_tally()
+
+    async def room_command(self, message):
+        if self.role != "host" or message["id"] != self.controller:
+            return
+        command = message["command"]
+        try:
+            await getattr(self, f"on_{command['type']}")(command)
+        except ProtocolError as e:
+            await self.send_json(e.as_message())

@@ -1,0 +1,840 @@
+"""A durable coffee-shop order on Temporal: server-side retries, timeouts, replay after a crash, a saga refund."""
+from ..engine import MAX_TIME, Node
+from ..params import Param
+from ..scenario import Invariant, Scenario, refuse
+
+NETWORK_MS = 5
+WORKFLOW_ID = "order-42"
+PLAN = ("ProcessPayment", "PrepareBeverage", "UpdateInventory", "NotifyCustomer")
+REFUND = "RefundPayment"
+WORKER = {"ProcessPayment": "Payment", "RefundPayment": "Payment", "PrepareBeverage": "Barista",
+          "UpdateInventory": "Inventory", "NotifyCustomer": "Notification"}
+ACTIVITY_WORKERS = ("Payment", "Barista", "Inventory", "Notification")
+DURATION_MS = {"ProcessPayment": 200, "RefundPayment": 200, "PrepareBeverage": 3000, "UpdateInventory": 100,
+               "NotifyCustomer": 100}
+EFFECT_AT_MS = {"ProcessPayment": 0, "RefundPayment": 0, "PrepareBeverage": 1500, "UpdateInventory": 0,
+                "NotifyCustomer": 0}  # calls go out first, then wait for confirmation; the latte is poured halfway
+EFFECT = {"ProcessPayment": "card charge", "RefundPayment": "card refund", "PrepareBeverage": "latte",
+          "UpdateInventory": "stock update", "NotifyCustomer": "text message"}
+REASON = {"ProcessPayment": "card network error", "PrepareBeverage": "espresso machine jammed",
+          "UpdateInventory": "inventory database unavailable", "NotifyCustomer": "SMS gateway error"}
+OUTCOME = {"ActivityTaskCompleted": "completed", "ActivityTaskFailed": "failed", "ActivityTaskTimedOut": "timed out",
+           "ActivityTaskCanceled": "canceled"}
+CLOSE = {"CompleteWorkflowExecution": ("WorkflowExecutionCompleted", "Completed"),
+         "FailWorkflowExecution": ("WorkflowExecutionFailed", "Failed"),
+         "CancelWorkflowExecution": ("WorkflowExecutionCanceled", "Canceled")}
+TERMINAL = tuple(kind for kind, _ in CLOSE.values())
+ATTEMPT_CAP = 20  # what "unlimited attempts" means here, so that every run ends
+WORKFLOW_TASK_TIMEOUT_MS = 10_000  # Temporal's default
+LONG_POLL_MS = 60_000  # an idle worker renews its long poll this often, so a poll lost on the way is replaced
+IDLE_RENEWALS = 3  # then it stops renewing, so that a stuck run can end (real workers poll forever)
+START_RETRY_MS = 1000
+START_TRIES = 5
+
+
+def retry_delay(params, k):
+    """Temporal's documented wait before retry k (k from 1): min(initial * backoff^(k-1), maximum)."""
+    return round(min(params["initial_interval_ms"] * params["backoff"] ** (k - 1), params["maximum_interval_ms"]))
+
+
+def worst_case_ms(params):
+    """How long one activity that never succeeds keeps retrying before the policy gives up."""
+    limit = params["maximum_attempts"] or ATTEMPT_CAP
+    span = sum(retry_delay(params, k) for k in range(1, limit)) + limit * params["start_to_close_ms"]
+    if params["schedule_to_close_ms"]:
+        span = min(span, params["schedule_to_close_ms"])
+    return span
+
+
+class World:
+    """The systems outside Temporal that activities act on (bank, counter, stockroom, SMS): they survive crashes."""
+
+    def __init__(self, idempotent):
+        self.idempotent = idempotent
+        self.effects = dict.fromkeys(DURATION_MS, 0)
+        self.keys = set()
+
+    def perform(self, activity):
+        """Apply the side effect once more, unless an idempotency key shows it already happened."""
+        key = f"{WORKFLOW_ID}/{activity}"
+        if self.idempotent and key in self.keys:
+            return False
+        self.keys.add(key)
+        self.effects[activity] += 1
+        return True
+
+    @property
+    def delivered(self):
+        """The shop's side of delivery: the latte was made and the pickup text sent."""
+        return self.effects["PrepareBeverage"] > 0 and self.effects["NotifyCustomer"] > 0
+
+
+def settle(sim, world, when):
+    """Once the order is settled, every charge must be matched by the coffee delivered or by a refund."""
+    charges, refunds = world.effects["ProcessPayment"], world.effects[REFUND]
+    sim.check("charged_implies_delivered_or_refunded", charges <= refunds + world.delivered,
+              f"{when}: charged {charges}x, refunded {refunds}x, coffee delivered: "
+              f"{'yes' if world.delivered else 'no'}")
+
+
+class OrderWorkflow:
+    """The order's workflow code. Its state is a pure function of the events fed to it, so a replay rebuilds it."""
+
+    def __init__(self):
+        self.seen = 0
+        self.scheduled = []
+        self.results = {}
+        self.cancel_sent = []
+        self.canceling = False
+        self.declined = False
+        self.failure = None
+
+    def apply(self, event):
+        self.seen = event["id"]
+        kind, name = event["type"], event.get("activity")
+        if kind == "ActivityTaskScheduled":
+            self.scheduled.append(name)
+        elif kind == "ActivityTaskCancelRequested":
+            self.cancel_sent.append(name)
+        elif kind in OUTCOME:
+            self.results[name] = OUTCOME[kind]
+            if OUTCOME[kind] != "completed" and name in PLAN and not self.canceling and not self.failure:
+                self.failure = f"{name} {OUTCOME[kind]}"
+        elif kind == "WorkflowExecutionSignaled":
+            if self.failure or self.results.get("PrepareBeverage") == "completed":
+                self.declined = True
+            else:
+                self.canceling = True
+
+    def pending(self):
+        return next((name for name in self.scheduled if name not in self.results), None)
+
+    def commands(self):
+        """What the code asks for next; commands already recorded in the history are not asked again."""
+        if self.canceling or self.failure:
+            busy = self.pending()
+            if busy:
+                if self.canceling and busy in PLAN and busy not in self.cancel_sent:
+                    return [["RequestCancelActivityTask", busy]]
+                return []
+            if self.results.get("ProcessPayment") == "completed":
+                if REFUND not in self.scheduled:
+                    return [["ScheduleActivityTask", REFUND]]
+                if self.results[REFUND] != "completed":
+                    return [["FailWorkflowExecution", f"refund {self.results[REFUND]}: the customer is owed money"]]
+            if self.canceling:
+                return [["CancelWorkflowExecution"]]
+            return [["FailWorkflowExecution", self.failure]]
+        for name in PLAN:
+            if self.results.get(name) != "completed":
+                return [] if name in self.scheduled else [["ScheduleActivityTask", name]]
+        return [["CompleteWorkflowExecution"]]
+
+    def stage(self):
+        """The GetStatus answer, read from the workflow's own state."""
+        if self.canceling:
+            return "canceling"
+        if self.failure:
+            return "compensating"
+        return next((f"waiting for {name}" for name in PLAN if self.results.get(name) != "completed"), "done")
+
+
+class Activity:
+    """Temporal's record of one activity execution: which attempt is due, whether it runs, how it ended."""
+
+    __slots__ = ("name", "attempt", "last_run", "runs", "running", "failed_at", "closed", "cancel_requested")
+
+    def __init__(self, name):
+        self.name = name
+        self.attempt = 1
+        self.last_run = 0
+        self.runs = 0
+        self.running = False
+        self.failed_at = None
+        self.closed = False
+        self.cancel_requested = False
+
+
+class TemporalService(Node):
+    """Appends the event history, holds the task queues and runs the timers that drive retries and timeouts.
+
+    Everything here is durable (Temporal keeps it in a database): a crash loses only the
+    timers in flight, which a restart re-arms from their recorded deadlines.
+    """
+
+    group = "service"
+
+    def __init__(self, params, world):
+        super().__init__("Temporal", label="Temporal server")
+        self.p, self.world = params, world
+        self.history = []
+        self.status = "NotStarted"
+        self.closed_at = None
+        self.wft = None  # the workflow task: None, "scheduled" or "started"
+        self.wft_started = 0
+        self.wft_again = False  # events arrived while a workflow task was running
+        self.sticky = False  # the worker holds the workflow in its cache: send only new events
+        self.worker_seen = 0
+        self.queues = {worker: [] for worker in ("Workflow",) + ACTIVITY_WORKERS}
+        self.pollers = {}
+        self.activities = {}
+        self.delays = {}
+        self.deadlines = {}  # key -> [deadline, label, timer]
+        self.workers = []  # stood down when the order closes
+
+    # -- history and queues --------------------------------------------------
+    def append(self, kind, activity=None, detail=None):
+        if self.closed_at is not None:
+            self.check("one_terminal_event", False, f"{kind} appended after the workflow closed")
+        event = {"id": len(self.history) + 1, "type": kind}
+        text = f"{event['id']} {kind}"
+        if activity:
+            event["activity"] = activity
+            text += f" {activity}"
+        if detail:
+            text += f" ({detail})"
+        self.history.append(event)
+        self.sim.emit("note", text=text, node=self.id, panel="History")
+        self.set_state(history=len(self.history), status=self.status)
+        return event["id"]
+
+    def enqueue(self, worker, item):
+        self.queues[worker].append(item)
+        self.pump(worker)
+
+    def pump(self, worker):
+        """Hand the oldest waiting task to the worker if it is polling: workers pull, the server never pushes."""
+        queue = self.queues[worker]
+        if not queue or not self.pollers.pop(worker, None):
+            return
+        item = queue.pop(0)
+        if item == "workflow task":
+            self.dispatch_workflow_task()
+        elif item == "query":
+            self.send("Workflow", "QueryTask", {"query": "GetStatus"})
+        else:
+            self.dispatch_activity(self.activities[item])
+
+    def wake_workflow(self):
+        """New events for the workflow: schedule a workflow task unless one is already on its way."""
+        if self.closed_at is not None:
+            return
+        if self.wft == "started":
+            self.wft_again = True
+        elif self.wft is None:
+            self.wft = "scheduled"
+            self.append("WorkflowTaskScheduled")
+            self.enqueue("Workflow", "workflow task")
+
+    def dispatch_workflow_task(self):
+        self.wft, self.wft_started = "started", self.append("WorkflowTaskStarted")
+        first = self.worker_seen + 1 if self.sticky else 1
+        self.send("Workflow", "WorkflowTask", {"events": [first, self.wft_started]})
+        self.arm(("workflow task", None), WORKFLOW_TASK_TIMEOUT_MS, "workflow task timeout")
+
+    def dispatch_activity(self, act):
+        act.running, act.last_run, act.runs = True, act.attempt, act.runs + 1
+        if act.failed_at is not None:
+            self.delays.setdefault(act.name, []).append(self.now - act.failed_at)
+            act.failed_at = None
+        self.send(WORKER[act.name], "ActivityTask", {"activity": act.name, "attempt": act.attempt,
+                                                     "deadline": self.now + self.p["start_to_close_ms"]})
+        self.arm(("start-to-close", act.name), self.p["start_to_close_ms"], f"start-to-close timeout {act.name}")
+        if self.p["heartbeat_ms"]:
+            self.arm(("heartbeat", act.name), self.p["heartbeat_ms"], f"heartbeat timeout {act.name}")
+
+    # -- timers ----------------------------------------------------------------
+    def arm(self, key, after, label):
+        self.disarm(key)
+        self.deadlines[key] = [self.now + after, label, self.set_timer(after, label, key)]
+
+    def disarm(self, key):
+        entry = self.deadlines.pop(key, None)
+        if entry:
+            entry[2].cancel()
+
+    def on_timer(self, label, key):
+        if self.deadlines.pop(key, None) is None:
+            return
+        kind, name = key
+        if kind == "workflow task":
+            self.workflow_task_timed_out()
+            return
+        act = self.activities[name]
+        if kind == "retry":
+            self.enqueue(WORKER[name], name)
+        elif kind == "schedule-to-close":
+            self.close_activity(act, "ActivityTaskTimedOut", "ScheduleToClose timeout")
+        else:
+            self.end_attempt(act)
+            timeout = "StartToClose" if kind == "start-to-close" else "Heartbeat"
+            self.attempt_failed(act, f"{timeout} timeout", timeout=True)
+
+    def workflow_task_timed_out(self):
+        self.append("WorkflowTaskTimedOut")
+        self.wft, self.sticky, self.wft_again = None, False, False
+        self.note("The workflow task timed out: Temporal schedules it again with the whole history, "
+                  "for any worker to replay.")
+        self.wake_workflow()
+
+    # -- messages ----------------------------------------------------------------
+    def on_message(self, msg):
+        label, data = msg.label, msg.data
+        if label in ("PollWorkflowTaskQueue", "PollActivityTaskQueue"):
+            if data and data.get("cache") == "empty":
+                self.sticky = False
+            self.pollers[msg.src] = True
+            self.pump(msg.src)
+        elif label == "StartWorkflowExecution":
+            self.start_workflow()
+        elif label == "RespondWorkflowTaskCompleted":
+            self.workflow_task_completed(data)
+        elif label == "SignalWorkflowExecution":
+            if self.status != "Running":
+                self.note(f"Temporal rejects {data['signal']}: the workflow is {self.status}.")
+                return
+            self.append("WorkflowExecutionSignaled", detail=data["signal"])
+            self.wake_workflow()
+        elif label == "QueryWorkflow":
+            self.enqueue("Workflow", "query")
+        elif label == "RespondQueryTaskCompleted":
+            self.send("Customer", "QueryResult", {"status": data["status"]})
+            self.note(f"GetStatus is answered from the workflow's state ({data['status']}); a query is never "
+                      f"written to the history, which still has {len(self.history)} events.")
+        elif label == "RecordActivityTaskHeartbeat":
+            act = self.current(msg, quiet=True)
+            if act:
+                self.arm(("heartbeat", act.name), self.p["heartbeat_ms"], f"heartbeat timeout {act.name}")
+                if act.cancel_requested:
+                    self.send(msg.src, "HeartbeatResponse", {**data, "cancel_requested": True})
+        else:
+            act = self.current(msg)
+            if act is None:
+                return
+            self.end_attempt(act)
+            if label == "RespondActivityTaskCompleted":
+                self.close_activity(act, "ActivityTaskCompleted")
+            elif label == "RespondActivityTaskCanceled":
+                self.close_activity(act, "ActivityTaskCanceled")
+            else:
+                self.attempt_failed(act, data["reason"], data["non_retryable"])
+
+    def start_workflow(self):
+        if self.history:
+            self.note(f"A repeated StartWorkflowExecution for {WORKFLOW_ID}: the workflow id makes it "
+                      "idempotent, Temporal returns the running execution.")
+        else:
+            self.status = "Running"
+            self.append("WorkflowExecutionStarted", detail=WORKFLOW_ID)
+            self.wake_workflow()
+        self.send("Customer", "WorkflowStarted", {"workflow_id": WORKFLOW_ID})
+
+    def workflow_task_completed(self, data):
+        if self.wft != "started" or data["task"] != self.wft_started:
+            self.note("Temporal ignores the answer to a workflow task that is no longer current.")
+            return
+        self.disarm(("workflow task", None))
+        self.wft, self.sticky, self.worker_seen = None, True, self.wft_started
+        commands = data["commands"]
+        if self.wft_again and any(c[0] in CLOSE for c in commands):
+            self.append("WorkflowTaskFailed", detail="UnhandledCommand: new events arrived meanwhile")
+            self.wft_again = False
+            self.wake_workflow()
+            return
+        self.append("WorkflowTaskCompleted")
+        for command in commands:
+            self.run_command(*command)
+        if self.wft_again:
+            self.wft_again = False
+            self.wake_workflow()
+
+    def run_command(self, command, arg=None):
+        if command == "ScheduleActivityTask":
+            self.check("no_rerun_on_replay", arg not in self.activities,
+                       f"the workflow scheduled {arg} again although the history already records it")
+            if arg in self.activities:
+                return
+            self.append("ActivityTaskScheduled", arg)
+            act = self.activities[arg] = Activity(arg)
+            if self.p["schedule_to_close_ms"]:
+                self.arm(("schedule-to-close", arg), self.p["schedule_to_close_ms"], f"schedule-to-close timeout {arg}")
+            self.enqueue(WORKER[arg], arg)
+        elif command == "RequestCancelActivityTask":
+            act = self.activities[arg]
+            if act.closed:
+                return
+            self.append("ActivityTaskCancelRequested", arg)
+            act.cancel_requested = True
+            if not act.running:
+                self.close_activity(act, "ActivityTaskCanceled")
+            elif not self.p["heartbeat_ms"]:
+                self.note(f"{arg} is running and does not heartbeat, so it cannot hear of the cancellation "
+                          "(it travels on heartbeat answers): it runs to its end.")
+        else:
+            kind, self.status = CLOSE[command]
+            self.append(kind, detail=arg)
+            self.closed_at = self.now
+            self.send("Customer", "WorkflowResult", {"status": self.status})
+            for worker in self.workers:
+                worker.stand_down()
+            settle(self.sim, self.world, f"the order closed {self.status}")
+
+    # -- activities --------------------------------------------------------------
+    def current(self, msg, quiet=False):
+        """The activity a worker's report is about, or None when that attempt is no longer current."""
+        act = self.activities.get(msg.data["activity"])
+        if act and act.running and act.attempt == msg.data["attempt"]:
+            return act
+        if not quiet:
+            self.note(f"Temporal rejects {msg.src}'s report on {msg.data['activity']} attempt "
+                      f"{msg.data['attempt']}: that attempt is over (NotFound).")
+        return None
+
+    def end_attempt(self, act):
+        act.running = False
+        self.disarm(("start-to-close", act.name))
+        self.disarm(("heartbeat", act.name))
+
+    def attempt_failed(self, act, reason, non_retryable=False, timeout=False):
+        """One attempt ended badly: schedule the next one per the retry policy, or close the activity."""
+        kind = "ActivityTaskTimedOut" if timeout else "ActivityTaskFailed"
+        k, limit = act.attempt, self.p["maximum_attempts"] or ATTEMPT_CAP
+        if act.cancel_requested:
+            self.close_activity(act, "ActivityTaskCanceled")
+        elif non_retryable:
+            self.close_activity(act, kind, f"{reason}, non-retryable")
+        elif k >= limit:
+            if not self.p["maximum_attempts"]:
+                self.note(f"Temporal would retry {act.name} forever (unlimited attempts); this simulation "
+                          f"gives up after {ATTEMPT_CAP} attempts so that the run ends.")
+            self.close_activity(act, kind, f"{reason}, attempt {k} of {limit}")
+        else:
+            delay = retry_delay(self.p, k)
+            act.failed_at, act.attempt = self.now, k + 1
+            self.note(f"{act.name} attempt {k}: {reason}. Retry {k} in {delay} ms = min({self.p['initial_interval_ms']}"
+                      f" x {self.p['backoff']:g}^{k - 1}, {self.p['maximum_interval_ms']}); retries are not written "
+                      "to the history.")
+            self.arm(("retry", act.name), delay, f"retry {act.name}")
+
+    def close_activity(self, act, kind, detail=None):
+        if act.runs:
+            self.append("ActivityTaskStarted", act.name, f"attempt {act.last_run}")
+        self.append(kind, act.name, detail)
+        act.closed, act.running = True, False
+        for timer in ("retry", "schedule-to-close", "start-to-close", "heartbeat"):
+            self.disarm((timer, act.name))
+        queue = self.queues[WORKER[act.name]]
+        if act.name in queue:
+            queue.remove(act.name)
+        self.wake_workflow()
+
+    def on_recover(self):
+        self.note("Temporal restarts: history, task queues and timer deadlines are in its database; "
+                  "timers are re-armed and the workers' long polls reconnect.")
+        for key, entry in list(self.deadlines.items()):
+            entry[2] = self.set_timer(max(0, entry[0] - self.now), entry[1], key)
+        for worker in self.queues:
+            self.pollers[worker] = True
+            self.pump(worker)
+
+
+class Poller(Node):
+    """A worker that long-polls its task queue and renews the poll when it expires unanswered.
+
+    A renewal replaces a poll lost to a partition. So that runs end, the demo shop stands its
+    workers down once the order has closed, and a worker stops renewing after a few idle rounds.
+    """
+
+    group = "worker"
+    queue_label = ""
+
+    def __init__(self, id, label):
+        super().__init__(id, label=label)
+        self.long_poll = None
+        self.idle = 0
+        self.serving = True
+
+    def poll(self, data=None, renewal=False):
+        if self.long_poll:
+            self.long_poll.cancel()
+            self.long_poll = None
+        self.idle = self.idle + 1 if renewal else 0
+        self.send("Temporal", self.queue_label, data)
+        if self.serving:
+            self.long_poll = self.set_timer(LONG_POLL_MS, "long poll expired")
+
+    def renew(self):
+        self.long_poll = None
+        if self.serving and self.idle < IDLE_RENEWALS:
+            self.poll(renewal=True)
+
+    def stand_down(self):
+        self.serving = False
+        if self.long_poll:
+            self.long_poll.cancel()
+
+    def on_crash(self):
+        self.long_poll = None
+
+
+class WorkflowWorker(Poller):
+    """Runs the workflow code: warm from its cache between tasks, rebuilt by replaying the history after a crash."""
+
+    queue_label = "PollWorkflowTaskQueue"
+
+    def __init__(self, history):
+        super().__init__("Workflow", "Workflow worker")
+        self.history = history  # a task names its events by id; the worker reads them from the server's history
+        self.cache = None
+        self.replays = 0
+
+    def on_start(self):
+        self.set_state(cache="empty")
+        self.poll()
+
+    def on_timer(self, label, data):
+        self.renew()
+
+    def on_message(self, msg):
+        if msg.label == "WorkflowTask":
+            first, last = msg.data["events"]
+            workflow = self.load(first, last)
+            self.send("Temporal", "RespondWorkflowTaskCompleted", {"task": last, "commands": workflow.commands()})
+        elif msg.label == "QueryTask":
+            workflow = self.cache or self.load(1, len(self.history))
+            self.send("Temporal", "RespondQueryTaskCompleted", {"query": "GetStatus", "status": workflow.stage()})
+        self.poll()
+
+    def load(self, first, last):
+        """The workflow after event ``last``: the cached one moved forward, or a fresh one replayed from event 1."""
+        workflow = self.cache
+        if workflow is None or first == 1 or workflow.seen != first - 1:
+            workflow = self.replay(last)
+        else:
+            for event in self.history[first - 1:last]:
+                self.advance(workflow, event)
+        self.cache = workflow
+        self.set_state(cache=f"events 1-{last}")
+        return workflow
+
+    def replay(self, last):
+        workflow = OrderWorkflow()
+        events = self.history[:last]
+        if not any(e["type"] == "WorkflowTaskCompleted" for e in events):
+            for event in events:
+                self.advance(workflow, event)
+            return workflow
+        for event in events:
+            workflow.apply(event)
+        self.replays += 1
+        done = [e["activity"] for e in events if e["type"] == "ActivityTaskCompleted"]
+        if not done:
+            outcome = "No activity had completed yet."
+        elif len(done) == 1:
+            outcome = f"{done[0]} already completed: its result comes from the history, it is not run again."
+        else:
+            outcome = f"{', '.join(done)} already completed: their results come from the history, none runs again."
+        self.note(f"Replay: the worker runs the workflow code again over events 1-{last}. {outcome}")
+        return workflow
+
+    def advance(self, workflow, event):
+        was = (workflow.canceling, workflow.declined, workflow.failure)
+        workflow.apply(event)
+        if event["type"] == "ActivityTaskCompleted" and event["activity"] == "ProcessPayment" and not was[0]:
+            self.note("Paid: the workflow registers its compensation, RefundPayment, in case the order "
+                      "cannot be finished (saga).")
+        elif workflow.canceling and not was[0]:
+            self.note("CancelOrder arrives before the coffee is made: the workflow cancels the running step, "
+                      "then runs its compensations.")
+        elif workflow.declined and not was[1]:
+            self.note("CancelOrder arrives while the order is already being compensated: nothing more to do."
+                      if workflow.failure else "CancelOrder arrives too late: the coffee is made, the order goes on.")
+        elif workflow.failure and not was[2]:
+            self.note(f"{workflow.failure} for good: the saga runs its compensations.")
+
+    def on_crash(self):
+        super().on_crash()
+        self.cache = None
+
+    def on_recover(self):
+        self.set_state(cache="empty")
+        self.note("The workflow worker restarts with an empty cache: its next workflow task will carry "
+                  "the whole history, to replay.")
+        self.poll({"cache": "empty"})
+
+
+class ActivityWorker(Poller):
+    """Polls one task queue and runs activity attempts: the side effect happens early, the report at the end.
+
+    Like an SDK worker with free slots it polls again as soon as it takes a task, and it
+    abandons an attempt whose start-to-close deadline has passed (the server has given up on it).
+    """
+
+    queue_label = "PollActivityTaskQueue"
+
+    def __init__(self, id, params, world):
+        super().__init__(id, f"{id} worker")
+        self.p, self.world = params, world
+        self.running = {}  # (activity, attempt) -> its live timers
+        self.beat = params["heartbeat_ms"] * 4 // 5  # the SDKs throttle heartbeats to 80% of the timeout
+
+    def on_start(self):
+        self.show()
+        self.poll()
+
+    def show(self):
+        self.set_state(running=", ".join(f"{name} #{k}" for name, k in self.running) or None)
+
+    def on_message(self, msg):
+        key = (msg.data["activity"], msg.data["attempt"])
+        if msg.label == "ActivityTask" and key not in self.running:
+            name, left = key[0], msg.data["deadline"] - self.now
+            self.poll()
+            if left <= 0:
+                self.note(f"{name} attempt {key[1]} arrives after its start-to-close deadline: {self.id} drops it.")
+                return
+            self.running[key] = [self.set_timer(EFFECT_AT_MS[name], EFFECT[name], ("effect", key)),
+                                 self.set_timer(left, "deadline", ("deadline", key))]
+            if self.beat:
+                self.running[key].append(self.set_timer(self.beat, "heartbeat", ("heartbeat", key)))
+            self.show()
+        elif msg.label == "HeartbeatResponse" and key in self.running:
+            self.note(f"The heartbeat answer says {key[0]} was canceled: {self.id} stops.")
+            self.report(key, "RespondActivityTaskCanceled")
+
+    def on_timer(self, label, data):
+        if data is None:
+            return self.renew()
+        step, key = data
+        if key not in self.running:
+            return
+        name, attempt = key
+        if step == "heartbeat":
+            self.send("Temporal", "RecordActivityTaskHeartbeat", {"activity": name, "attempt": attempt})
+            self.running[key].append(self.set_timer(self.beat, "heartbeat", data))
+        elif step == "done":
+            self.report(key, "RespondActivityTaskCompleted")
+        elif step == "deadline":
+            self.note(f"{name} attempt {attempt} passes its start-to-close deadline: {self.id} abandons it.")
+            self.stop(key)
+        elif self.p["fail_activity"] == name and attempt <= self.p["failures"]:
+            self.report(key, "RespondActivityTaskFailed",
+                        reason=REASON[name], non_retryable=self.p["non_retryable"])
+        else:
+            self.perform(name)
+            rest = DURATION_MS[name] - EFFECT_AT_MS[name]
+            self.running[key].append(self.set_timer(rest, f"{name} done", ("done", key)))
+
+    def perform(self, name):
+        if not self.world.perform(name):
+            self.note(f"Idempotency key {WORKFLOW_ID}/{name} seen before: the {EFFECT[name]} is not repeated.")
+            return
+        count = self.world.effects[name]
+        if count > 1:
+            self.note(f"{name} runs again and repeats its side effect ({EFFECT[name]} #{count}): "
+                      "without an idempotency key nobody can tell it is a retry.")
+        if name == "NotifyCustomer":
+            self.send("Customer", "OrderReady")
+        elif name == REFUND:
+            self.note("Payment refunds the card: the saga's compensation.")
+
+    def stop(self, key):
+        for timer in self.running.pop(key):
+            timer.cancel()
+        self.show()
+
+    def report(self, key, label, **extra):
+        self.stop(key)
+        self.send("Temporal", label, {"activity": key[0], "attempt": key[1], **extra})
+
+    def on_crash(self):
+        super().on_crash()
+        self.running.clear()
+
+    def on_recover(self):
+        self.show()
+        self.poll()
+
+
+class Customer(Node):
+    """Starts the order, may signal CancelOrder or query GetStatus, and waits for the coffee."""
+
+    group = "client"
+
+    def __init__(self, params):
+        super().__init__("Customer")
+        self.p = params
+        self.started = False
+        self.tries = 0
+        self.retry = None
+        self.answer = None
+
+    def on_start(self):
+        self.set_state(order="latte", coffee="waiting")
+        self.start()
+        if self.p["cancel_at_ms"]:
+            self.set_timer(self.p["cancel_at_ms"], "cancel order")
+        if self.p["query_at_ms"]:
+            self.set_timer(self.p["query_at_ms"], "ask status")
+
+    def start(self):
+        self.tries += 1
+        self.send("Temporal", "StartWorkflowExecution", {"workflow_id": WORKFLOW_ID, "order": "latte"})
+        self.retry = self.set_timer(START_RETRY_MS, "no answer")
+
+    def on_message(self, msg):
+        if msg.label == "WorkflowStarted":
+            self.started = True
+            self.retry.cancel()
+        elif msg.label == "OrderReady":
+            self.set_state(coffee="ready for pickup")
+        elif msg.label == "QueryResult":
+            self.answer = msg.data["status"]
+        elif msg.label == "WorkflowResult":
+            self.set_state(order=msg.data["status"])
+
+    def on_timer(self, label, data):
+        if label == "no answer" and not self.started:
+            if self.tries < START_TRIES:
+                self.start()
+            else:
+                self.note(f"The customer gives up after {START_TRIES} unanswered StartWorkflowExecution calls.")
+        elif label == "cancel order":
+            self.send("Temporal", "SignalWorkflowExecution", {"workflow_id": WORKFLOW_ID, "signal": "CancelOrder"})
+        elif label == "ask status":
+            self.send("Temporal", "QueryWorkflow", {"workflow_id": WORKFLOW_ID, "query": "GetStatus"})
+
+
+class CoffeeShop(Scenario):
+    slug = "coffee-shop"
+    title = "Durable coffee-shop workflow"
+    summary_text = "A Temporal workflow takes a latte order through payment, the barista, stock and a text message."
+    teaches = ("Durable execution: server-side retries with exponential backoff, timeouts that detect dead workers, "
+               "replay that never re-runs finished work, idempotent activities and a saga's compensating refund.")
+    problem = (
+        "A customer orders a latte. A Temporal workflow runs the order as four activities, each on its own "
+        "worker: ProcessPayment (charge the card), PrepareBeverage (the barista, 3 s), UpdateInventory and "
+        "NotifyCustomer (a text message). Workers poll task queues on the Temporal server, which appends every "
+        "step to the workflow's event history (the History panel) and drives retries and timeouts with its own "
+        "timers. Once payment succeeds the workflow registers a compensation, RefundPayment: if a later step "
+        "fails for good, or the customer signals CancelOrder before the coffee is made, the card is refunded "
+        "(a saga). Make an activity fail, crash a worker mid-attempt or the workflow worker mid-run, cancel the "
+        "order, or query its status.")
+    theory = (
+        "Workflow code is deterministic, so its state is a function of its event history. A workflow worker that "
+        "crashes loses only a cache: the next workflow task carries the whole history, the worker replays it, and "
+        "completed activities return their recorded results instead of running again. Activities are retried by "
+        "the server: retry k waits min(initial_interval x backoff^(k-1), maximum_interval), by default 1 s, 2 s, "
+        "4 s ... capped at 100 s (100 x initial), with unlimited attempts. Start-to-close bounds one attempt, "
+        "schedule-to-close the whole activity with its retries, and a heartbeat timeout detects a dead worker "
+        "sooner on a long activity. Temporal writes ActivityTaskStarted only when the activity closes, so retries "
+        "leave no trace in the history. A retried activity runs at least once, not exactly once: a worker that "
+        "crashes after its side effect but before reporting makes the next attempt repeat it, unless the effect "
+        "carries an idempotency key. Signals are written to the history; queries are answered from the worker's "
+        "state and never are. Here 'unlimited' attempts stop at 20 so that every run ends, the workflow task "
+        "timeout is Temporal's default 10 s, a restarted workflow worker replays on its next task, and an idle "
+        "worker renews its 60 s long poll at most three times.")
+    source = (
+        "Temporal documentation: 'What is a Temporal Retry Policy?' (docs.temporal.io/encyclopedia/retry-policies); "
+        "'Detecting Activity failures' (docs.temporal.io/encyclopedia/detecting-activity-failures); 'Events and "
+        "Event History' (docs.temporal.io/workflow-execution/event). Garcia-Molina and Salem, 'Sagas', SIGMOD 1987.")
+    tick = "one millisecond"
+    params = (
+        Param("initial_interval_ms", "int", 1000, "retry policy: wait before the first retry (Temporal: 1 s)",
+              100, 60_000),
+        Param("backoff", "float", 2.0, "retry policy: backoff coefficient, each wait is the last times this",
+              1.0, 10.0),
+        Param("maximum_interval_ms", "int", 100_000,
+              "retry policy: cap on any wait (Temporal: 100 x initial interval)", 100, 600_000),
+        Param("maximum_attempts", "int", 0,
+              "retry policy: attempts before giving up; 0 = unlimited (Temporal's default; stops at 20 here)", 0, 20),
+        Param("start_to_close_ms", "int", 10_000, "timeout of one attempt (PrepareBeverage takes 3 s)", 100, 600_000),
+        Param("schedule_to_close_ms", "int", 0, "timeout of a whole activity, retries included; 0 = none",
+              0, 3_600_000),
+        Param("heartbeat_ms", "int", 0, "heartbeat timeout; workers heartbeat every 80% of it; 0 = none", 0, 60_000),
+        Param("fail_activity", "choice", "none", "the activity whose first attempts fail",
+              choices=("none",) + PLAN),
+        Param("failures", "int", 3, "how many attempts of that activity fail before one succeeds", 0, 10),
+        Param("non_retryable", "bool", False, "the failure is non-retryable: no retry, the saga refunds"),
+        Param("idempotent", "bool", False, "side effects carry an idempotency key, so a repeat is deduplicated"),
+        Param("cancel_at_ms", "int", 0, "when the customer signals CancelOrder; 0 = never", 0, 600_000),
+        Param("query_at_ms", "int", 0, "when the customer queries GetStatus; 0 = never", 0, 600_000),
+    )
+    invariants = (
+        Invariant("history_contiguous", "The event history is append-only, with ids 1, 2, 3... and no gaps."),
+        Invariant("no_rerun_on_replay", "A replayed workflow never schedules an activity its history records."),
+        Invariant("one_terminal_event", "A closed workflow has exactly one terminal event, and nothing follows it."),
+        Invariant("charged_implies_delivered_or_refunded",
+                  "Every charge is matched by the coffee delivered or by a refund."),
+    )
+
+    def nodes(self, params):
+        return [("Customer", "Customer", "client"), ("Temporal", "Temporal server", "service"),
+                ("Workflow", "Workflow worker", "worker")] + [(w, f"{w} worker", "worker") for w in ACTIVITY_WORKERS]
+
+    def validate(self, params):
+        if params["maximum_interval_ms"] < params["initial_interval_ms"]:
+            refuse("maximum_interval_ms", "must be at least initial_interval_ms, as Temporal requires")
+        if 0 < params["heartbeat_ms"] < 100:
+            refuse("heartbeat_ms", "0 for none, or at least 100 ms so that heartbeats outrun the 5 ms network")
+        if params["heartbeat_ms"] >= params["start_to_close_ms"]:
+            refuse("heartbeat_ms", "must be shorter than start_to_close_ms, or it never fires first")
+        worst, budget = worst_case_ms(params), MAX_TIME // (len(PLAN) + 1)
+        if worst > budget:
+            refuse("maximum_interval_ms", f"a failing activity could keep retrying for {worst // 1000} s; set "
+                   f"maximum_attempts, schedule_to_close_ms or a smaller maximum_interval_ms to stay under "
+                   f"{budget // 1000} s")
+
+    def setup(self, sim, params):
+        sim.network.delay = NETWORK_MS
+        world = World(params["idempotent"])
+        if not params["maximum_attempts"] and not params["schedule_to_close_ms"]:
+            sim.note(f"Retry policy: unlimited attempts and no schedule-to-close, so Temporal would retry a failing "
+                     f"activity forever; this simulation stops at {ATTEMPT_CAP} attempts so that every run ends.")
+        server = TemporalService(params, world)
+        server.workers = [WorkflowWorker(server.history), *(ActivityWorker(w, params, world) for w in ACTIVITY_WORKERS)]
+        return [Customer(params), server, *server.workers]
+
+    def finish(self, sim, params):
+        server = sim.nodes["Temporal"]
+        shown = [tuple(e["text"].split(" ", 2)[:2]) for e in sim.trace
+                 if e["kind"] == "note" and e.get("panel") == "History"]
+        sim.check("history_contiguous", shown == [(str(e["id"]), e["type"]) for e in server.history]
+                  and [e["id"] for e in server.history] == list(range(1, len(server.history) + 1)),
+                  "the History panel and the stored history disagree or skip an id")
+        terminals = sum(e["type"] in TERMINAL for e in server.history)
+        sim.check("one_terminal_event", terminals == (server.closed_at is not None),
+                  f"{terminals} terminal events in the history")
+        if server.closed_at is not None:
+            settle(sim, server.world, "at the end")
+        elif server.status == "Running":
+            sim.note("The order is still Running: a worker or the server it needs has not come back (or its polls "
+                     "were lost). The history is durable; the order would resume as soon as a worker polls again.")
+
+    def summary(self, sim, params):
+        server, world = sim.nodes["Temporal"], sim.nodes["Temporal"].world
+        delays = {name: list(d) for name, d in server.delays.items()}
+        return {
+            "status": server.status,
+            "history": [e["type"] for e in server.history],
+            "history_length": len(server.history),
+            "attempts": {name: act.runs for name, act in server.activities.items()},
+            "charges": world.effects["ProcessPayment"],
+            "refunded": world.effects[REFUND] > 0,
+            "delivered": world.delivered,
+            "retry_delays_ms": delays,
+            "side_effects": dict(world.effects),
+            "replays": sim.nodes["Workflow"].replays,
+            "query": sim.nodes["Customer"].answer,
+            "closed_at_ms": server.closed_at,
+            "theory": {
+                "formula": "delay(k) = min(initial_interval_ms * backoff^(k-1), maximum_interval_ms)",
+                "retry_delays_ms": {name: [retry_delay(params, k) for k in range(1, len(d) + 1)]
+                                    for name, d in delays.items()},
+                "first_retry_delays_ms": [retry_delay(params, k) for k in range(1, 11)],
+                "attempt_limit": params["maximum_attempts"] or ATTEMPT_CAP,
+                "unlimited_attempts": params["maximum_attempts"] == 0,
+                "worst_case_retry_span_ms": worst_case_ms(params),
+                "workflow_task_timeout_ms": WORKFLOW_TASK_TIMEOUT_MS,
+            },
+        }
