@@ -24,6 +24,7 @@ def saved_run(slug="bully-election", params=None, seed=0, faults=()):
 
 
 def test_preset_link_loads_its_values_into_the_form(client):
+    Preset.objects.all().delete()
     Preset.objects.create(scenario="bully-election", name="Seven", slug="seven", params={"n": 7}, seed=9,
                           description="Seven **processes**.<script>alert(1)</script>")
     html = client.get("/s/bully-election/?preset=seven").content.decode()
@@ -115,3 +116,28 @@ def test_compare_shows_two_runs(client):
     html = client.get(f"/compare/?a={a.id}&b={b.id}").content.decode()
     assert f"/runs/{a.id}/trace.json" in html and f"/runs/{b.id}/trace.json" in html
     assert client.get(f"/compare/?a={a.id}&b=missing").status_code == 400
+
+
+def test_every_scenario_ships_presets_that_validate_and_run():
+    for slug in simulations.SCENARIOS:
+        presets = Preset.objects.filter(scenario=slug)
+        assert presets.exists(), slug
+        for preset in presets:
+            preset.full_clean()
+            scenario = simulations.get(slug)
+            params, faults = scenario.parse(preset.params, preset.faults)
+            assert scenario.simulate(params, preset.seed, faults).run()[-1]["kind"] == "end"
+
+
+def test_shipped_presets_teach_what_they_say():
+    def violations(slug, preset):
+        p = Preset.objects.get(scenario=slug, slug=preset)
+        return simulations.get(slug).run(p.params, p.seed, p.faults)[-1]["summary"]["violations"]
+
+    assert violations("byzantine-generals", "om1-four-generals") == []
+    assert "IC2" in violations("byzantine-generals", "om1-three-generals")
+    assert violations("payment-gateway", "double-charge") == ["at_most_once_charge"]
+    assert violations("payment-gateway", "idempotent-retry") == []
+    assert violations("token-ring", "false-loss-no-generations") == ["mutual_exclusion"]
+    summary = simulations.get("bully-election").run({"n": 8, "crashed": "P8"})[-1]["summary"]
+    assert summary["messages_sent"] == 54

@@ -37,6 +37,7 @@ export class Diagram {
     this.outages = new Map();
     this.rounds = new Map();
     this.lastState = new Map();
+    this.violated = new Set();
     this.cursor = 0;
     this.lastDrawn = 0;
     this.nodes = init ? init.nodes : [];
@@ -122,7 +123,12 @@ export class Diagram {
         }
         case "timer": this.marks.push({ s: i, row, type: "timer", node: e.node, text: e.label }); break;
         case "fault": this.marks.push({ s: i, row, type: "fault", text: faultText(e.fault) }); break;
-        case "check": if (!e.ok) this.marks.push({ s: i, row, type: "violation", text: `${e.name} violated` }); break;
+        case "check":
+          if (!e.ok && !this.violated.has(e.name)) {
+            this.violated.add(e.name);
+            this.marks.push({ s: i, row, type: "violation", text: `${e.name} violated` });
+          }
+          break;
         case "note": if (e.node && !e.panel) this.marks.push({ s: i, row, type: "note", node: e.node, text: e.text }); break;
       }
     }
@@ -261,10 +267,10 @@ class Labels {
   place(m, x0, y0, x1, y1, done, col) {
     const w = (m.label.length + (m.dup ? 6 : 0)) * 6.3 + 4, h = 13;
     const gaps = Math.max(1, Math.round(Math.abs(x1 - x0) / col));
-    const order = [gaps - 1, 0];
-    for (let j = 1; j < gaps - 1; j++) order.push(j);
-    for (const j of done ? order : [0]) {
-      const f = (j + 0.5) / gaps;
+    const fractions = [(gaps - 0.5) / gaps, 0.5 / gaps];
+    for (let j = 1; j < gaps - 1; j++) fractions.push((j + 0.5) / gaps);
+    fractions.push(0.3 / gaps, (gaps - 0.25) / gaps);
+    for (const f of done ? fractions : [0.5 / gaps]) {
       const x = x0 + (x1 - x0) * f, y = y0 + (y1 - y0) * f - 4;
       if (this.take(x - w / 2, y - 10, w, h)) return { x, y };
     }
