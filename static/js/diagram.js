@@ -4,7 +4,7 @@
 
 import { fmt } from "./trace.js";
 
-const ROW = 40;
+const ROW = 52;
 const GUTTER = 64;
 const TOP = 18;
 const NS = "http://www.w3.org/2000/svg";
@@ -148,7 +148,8 @@ export class Diagram {
   follow() {
     const y = this.rowY(this.headRow());
     const top = this.scroller.scrollTop, h = this.scroller.clientHeight;
-    if (y > top + h - 3 * ROW || y < top) this.scroller.scrollTop = Math.max(0, y - h + 4 * ROW);
+    const row = ROW * this.zoom;
+    if (y + row * 1.5 > top + h || y < top) this.scroller.scrollTop = Math.max(0, y + row * 1.5 - h);
   }
 
   schedule() {
