@@ -55,12 +55,28 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             raise protocol.ProtocolError("unknown_scenario", f"no scenario {msg['scenario'][:60]!r}") from None
         except ParamError as e:
             raise protocol.ProtocolError("bad_params", str(e), errors=e.errors) from None
+        await self.begin(live, 1)  # the init event: lifelines appear at once
+
+    async def on_branch(self, msg):
+        """Scrubbed back and changed something: a new run that shares the past and differs from there on."""
+        try:
+            live = await LiveRun.branch(msg["run"], msg["seq"], msg["fault"])
+        except LookupError as e:
+            raise protocol.ProtocolError("unknown_run", str(e)) from None
+        except (ValueError, ParamError) as e:
+            raise protocol.ProtocolError("bad_fault", str(e)) from None
+        await self.begin(live, msg["seq"] + 1, parent=msg["run"])
+
+    async def begin(self, live, upto, **extra):
         await self.stop_playing()
         self.live = live
-        await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/"})
+        await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/", **extra})
         await self.room_started(live.id)
-        await self.publish(await live.take(1))  # the init event: lifelines appear at once
-        await self.status("paused")
+        while (live.sent < upto or live.pending) and not live.ended and not live.waiting:
+            await self.publish(await live.take(max(1, upto - live.sent)))
+        if extra:
+            await self.publish(await live.flush())  # a branch shows its change at once
+        await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
     async def on_play(self, msg):
         live = self.require_run()
@@ -77,7 +93,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         live = self.require_run()
         await self.stop_playing()
         await self.publish(await live.take(msg["count"]))
-        await self.status("ended" if live.ended else "paused")
+        await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
     async def on_inject(self, msg):
         live = self.require_run()
@@ -86,6 +102,9 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         except ValueError as e:
             raise protocol.ProtocolError("bad_fault", str(e)) from None
         await self.publish(await live.flush())
+        if msg["fault"].get("action") == "deliver" and (self.player is None or self.player.done()):
+            await self.publish(await live.take(1))  # the picked message lands now
+            await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
     async def on_watch(self, msg):
         """Follow a run streamed by another connection (possibly on another server) from seq ``from``."""
@@ -102,14 +121,14 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         await self.status("playing")
         rate = BASE_RATE * speed
         count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
-        while not live.ended and not halt.is_set():
+        while not live.ended and not live.waiting and not halt.is_set():
             await self.publish(await live.take(count))
             try:
                 await asyncio.wait_for(halt.wait(), count / rate)
             except TimeoutError:
                 pass
-        if live.ended:
-            await self.status("ended")
+        if live.ended or live.waiting:
+            await self.status("ended" if live.ended else "waiting")
 
     async def stop_playing(self):
         task, self.player = self.player, None

@@ -18,12 +18,39 @@ class LiveRun:
         self.injected = []  # live interventions as recorded, for exact re-execution
 
     @classmethod
-    async def start(cls, slug, raw_params, seed, raw_faults):
+    async def start(cls, slug, raw_params, seed, raw_faults, parent=None, branch_seq=None):
         """Validate a start request and create its Run; raises KeyError or ParamError."""
         scenario = simulations.get(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
-        run = await store.acreate_run(slug, params, seed, faults)
+        run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq)
         return cls(run.id, scenario.simulate(params, seed, faults))
+
+    @classmethod
+    async def branch(cls, run_id, seq, raw_fault):
+        """A new run from step ``seq`` of a saved one: same seed, the interventions before that step, and
+        ``raw_fault`` applied there. Raises LookupError or ValueError."""
+        parent = await store.aget_run(run_id)
+        if parent is None:
+            raise LookupError(f"no run {run_id[:32]!r}")
+        if not 1 <= seq <= parent.event_count:
+            raise ValueError(f"seq must be from 1 to {parent.event_count}")
+        scenario = simulations.get(parent.scenario)
+        fault = validate_fault(raw_fault, scenario.node_ids(parent.params))
+        if "at" in fault or "seq" in fault:
+            raise ValueError("the new intervention applies at the branch point: leave out at and seq")
+        before = [f for f in parent.all_faults if f.get("seq", 0) < seq or "seq" not in f]
+        return await cls.start(parent.scenario, parent.params, parent.seed, before + [{**fault, "seq": seq}],
+                               parent=parent.id, branch_seq=seq)
+
+    @property
+    def pending(self):
+        """Recorded interventions not yet applied: a branch shows its change before it pauses."""
+        return bool(self.sim.pending)
+
+    @property
+    def waiting(self):
+        """Everything sent, and the network held: the learner picks what arrives next."""
+        return self.sim.waiting and self.sent == len(self.sim.trace)
 
     @property
     def ended(self):

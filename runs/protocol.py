@@ -71,6 +71,14 @@ def parse(text=None, data=None):
         if not isinstance(msg.get("fault"), dict):
             raise ProtocolError("bad_fault", "fault must be an object")
         return {"type": kind, "fault": msg["fault"]}
+    if kind == "branch":
+        _only(msg, "run", "seq", "fault")
+        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
+            raise ProtocolError("bad_field", "run must be a run id")
+        if not isinstance(msg.get("fault"), dict):
+            raise ProtocolError("bad_fault", "fault must be an object")
+        return {"type": kind, "run": msg["run"], "seq": _number(msg, "seq", 1, 10**9, 1, whole=True),
+                "fault": msg["fault"]}
     if kind == "watch":
         _only(msg, "run", "from")
         if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:

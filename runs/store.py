@@ -21,6 +21,10 @@ def append(run_id, events, interventions, summary=None):
     Run.objects.filter(pk=run_id).update(**fields)
 
 
+def get_run(run_id):
+    return Run.objects.filter(pk=run_id).first()
+
+
 def events_from(run_id, start):
     events = []
     for chunk in Chunk.objects.filter(run_id=run_id, start__gte=0).order_by("start"):
@@ -32,3 +36,4 @@ def events_from(run_id, start):
 acreate_run = database_sync_to_async(create_run)
 aappend = database_sync_to_async(append)
 aevents_from = database_sync_to_async(events_from)
+aget_run = database_sync_to_async(get_run)

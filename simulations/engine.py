@@ -98,6 +98,7 @@ class Network:
         self.sim = sim
         self.delay, self.jitter, self.loss = delay, jitter, loss
         self.groups = None  # node id -> partition group index
+        self.held = False  # "you are the network": messages wait until a learner delivers them
         self.rules = []  # active match interventions: [fault, remaining count]
         self.in_flight = {}
         self.next_id = 0
@@ -140,9 +141,12 @@ class Network:
                     else:
                         duplicate = fault.get("by", 1)
         self.rules = [r for r in self.rules if r[1] > 0]
-        msg.arrives = sim.kernel.now + delay
         self.in_flight[msg.id] = msg
-        sim.kernel.schedule(msg.arrives, self._arrive, msg)
+        if self.held:
+            msg.arrives = None
+        else:
+            msg.arrives = sim.kernel.now + delay
+            sim.kernel.schedule(msg.arrives, self._arrive, msg)
         if duplicate is not None:
             self.send(src, dst, label, data, delay + duplicate, dup=msg.id)
         return msg.id
@@ -164,6 +168,24 @@ class Network:
         sim.emit("deliver", msg=msg.id, src=msg.src, dst=msg.dst)
         node.on_message(msg)
 
+    def waiting(self):
+        """Messages held for the learner to pick, in the order they were sent."""
+        return [m for m in self.in_flight.values() if m.arrives is None]
+
+    def deliver_now(self, msg_id):
+        msg = self.in_flight.get(msg_id)
+        if msg is None or msg.arrives is not None:
+            return False
+        msg.arrives = self.sim.kernel.now
+        self.sim.kernel.schedule(msg.arrives, self._arrive, msg)
+        return True
+
+    def release(self):
+        self.held = False
+        for msg in self.waiting():
+            msg.arrives = self.sim.kernel.now + self.delay
+            self.sim.kernel.schedule(msg.arrives, self._arrive, msg)
+
     def lose(self, msg_id, reason="loss"):
         """Decide that a message in flight will not arrive: for scenario parameters that lose one on purpose."""
         msg = self.in_flight.get(msg_id)
@@ -182,7 +204,7 @@ class Network:
 
     def delay_now(self, msg_id, by):
         msg = self.in_flight.get(msg_id)
-        if msg is None:
+        if msg is None or msg.arrives is None:
             return False
         msg.gone = True  # the old arrival is void; a fresh copy keeps the id
         fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at)
@@ -211,10 +233,11 @@ class Simulation:
         self.network = Network(self)
         self.max_events, self.max_time = max_events, max_time
         self.ended = False
+        self.waiting = False
         self.summary = None
         self.violations = {}  # invariant name -> detail of the first violation
         self.interventions = []
-        self._pending = []  # recorded live interventions waiting for their trace position
+        self.pending = []  # recorded live interventions waiting for their trace position
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
                   invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
@@ -281,8 +304,8 @@ class Simulation:
 
     def _schedule(self, fault):
         if "seq" in fault:
-            self._pending.append(fault)
-            self._pending.sort(key=lambda f: f["seq"])
+            self.pending.append(fault)
+            self.pending.sort(key=lambda f: f["seq"])
         elif "at" in fault:
             self.kernel.schedule(fault["at"], self._apply_recorded, fault, priority=FIRST)
         else:
@@ -309,8 +332,12 @@ class Simulation:
                                      priority=FIRST)
         elif action == "heal":
             self.network.groups = None
+        elif action == "hold":
+            self.network.held = True
+        elif action == "release":
+            self.network.release()
         elif action == "deliver":
-            pass
+            self.network.deliver_now(fault["msg"])
         else:
             match = fault["match"]
             if "msg" in match and match["msg"] in self.network.in_flight:
@@ -320,8 +347,8 @@ class Simulation:
                     self.network.delay_now(match["msg"], fault["by"])
                 else:
                     msg = self.network.in_flight[match["msg"]]
-                    self.network.send(msg.src, msg.dst, msg.label, msg.data,
-                                      msg.arrives - self.kernel.now + fault.get("by", 1), dup=msg.id)
+                    left = msg.arrives - self.kernel.now if msg.arrives is not None else 0
+                    self.network.send(msg.src, msg.dst, msg.label, msg.data, left + fault.get("by", 1), dup=msg.id)
             elif "msg" not in match:
                 self.network.rules.append([fault, match.get("nth", 1)])
 
@@ -348,13 +375,17 @@ class Simulation:
         """Advance one kernel event. Returns False once the run has ended."""
         if self.ended:
             return False
-        while self._pending and self._pending[0]["seq"] <= len(self.trace):
-            self._apply_recorded(self._pending.pop(0))
+        while self.pending and self.pending[0]["seq"] <= len(self.trace):
+            self._apply_recorded(self.pending.pop(0))
         kernel = self.kernel
         kernel.discard_while(self._void)
         if not len(kernel):
+            if self.network.held and self.network.waiting():
+                self.waiting = True  # the learner is the network: nothing moves until they pick
+                return False
             self.finish("quiescent")
             return False
+        self.waiting = False
         if len(self.trace) >= self.max_events:
             self.finish("event cap", f"Stopped after {self.max_events} events: this run would not end by itself.")
             return False
@@ -368,6 +399,8 @@ class Simulation:
     def run(self):
         while self.step():
             pass
+        if not self.ended:
+            self.finish("held", "Stopped with messages still held: nobody picked what arrives next.")
         return self.trace
 
     def advance(self, count):

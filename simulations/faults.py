@@ -6,13 +6,15 @@ An intervention is one of
   {"action": "partition", "groups": [[ID...], ...], "at"?: T, "until"?: T}
   {"action": "heal", "at"?: T}
   {"action": "loss", "rate": P, "at"?: T}
-  {"action": "deliver", "msg": ID}            (network mode: the learner picks what arrives)
+  {"action": "hold"} / {"action": "release"}   (network mode on / off: nothing arrives until picked)
+  {"action": "deliver", "msg": ID}            (network mode: the learner picks what arrives next)
 Live interventions also carry ``seq``: the trace length at which they were
 applied, so that a saved run re-executes exactly.
 """
 from .params import ParamError
 
-ACTIONS = ("crash", "recover", "drop", "duplicate", "delay", "partition", "heal", "loss", "deliver")
+ACTIONS = ("crash", "recover", "drop", "duplicate", "delay", "partition", "heal", "loss", "hold", "release",
+           "deliver")
 MATCH_KEYS = ("label", "src", "dst", "nth", "msg")
 MAX_FAULTS = 200
 MAX_TICKS = 10**9

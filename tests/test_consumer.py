@@ -214,3 +214,40 @@ async def test_messages_are_compact_json():
     raw = await comm.receive_from()
     assert json.loads(raw)["type"] == "started" and ": " not in raw
     await comm.disconnect()
+
+
+async def test_branching_from_a_saved_run_shares_its_past_and_links_back():
+    comm = await connect()
+    started, events = await start(comm, params={"n": 5})
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    await comm.send_json_to({"type": "branch", "run": started["run"], "seq": 12,
+                             "fault": {"action": "crash", "node": "P4"}})
+    got = await receive_until(comm, lambda m: m["type"] == "status")
+    assert got[0]["type"] == "started" and got[0]["parent"] == started["run"]
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    branch = events_of(got) + events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    k = next(i for i, e in enumerate(branch) if e["kind"] == "fault")
+    assert k >= 12 and branch[:k] == events[:k]  # the fault lands at the first step boundary from 12 on
+    assert branch[k]["fault"]["node"] == "P4" and branch[k + 1] == {**branch[k + 1], "kind": "crash"}
+    assert branch[-1]["summary"]["elected"] == "P3"
+    child = await Run.objects.aget(pk=got[0]["run"])
+    assert child.parent_id == started["run"] and child.branch_seq == 12
+    again = simulations.get("bully-election").run(child.params, child.seed, child.all_faults)
+    assert again == branch
+    await comm.send_json_to({"type": "branch", "run": "nope", "seq": 3, "fault": {"action": "crash", "node": "P1"}})
+    assert (await comm.receive_json_from())["code"] == "unknown_run"
+    await comm.disconnect()
+
+
+async def test_network_mode_waits_for_the_learner_to_pick_each_message():
+    comm = await connect()
+    await start(comm, params={"n": 3}, faults=[{"action": "hold"}])
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    got = await receive_until(comm, lambda m: m.get("state") == "waiting")
+    sends = [e for e in events_of(got) if e["kind"] == "send"]
+    assert sends and not any(e["kind"] == "deliver" for e in events_of(got))
+    await comm.send_json_to({"type": "inject", "fault": {"action": "deliver", "msg": sends[-1]["msg"]}})
+    got = await receive_until(comm, lambda m: m["type"] == "status")
+    assert any(e["kind"] == "deliver" and e["msg"] == sends[-1]["msg"] for e in events_of(got))
+    await comm.disconnect()

@@ -215,3 +215,28 @@ def test_every_registered_scenario_runs_with_its_defaults_and_declares_its_story
         for key in ("messages_sent", "messages_delivered", "messages_dropped", "messages_by_label", "violations"):
             assert key in summary, (slug, key)
         assert json.dumps(scenario.run({}, seed=1)) == json.dumps(trace)
+
+
+def test_network_mode_holds_every_message_until_the_learner_picks():
+    scenario = PingPong()
+    params, faults = scenario.parse({"count": 2}, [{"action": "hold"}])
+    sim = scenario.simulate(params, 0, faults)
+    sim.advance(100)
+    assert sim.waiting and not sim.ended
+    held = [m.id for m in sim.network.waiting()]
+    assert len(held) == 2
+    sim.inject({"action": "deliver", "msg": held[1]})  # the second ping overtakes the first
+    sim.advance(100)
+    delivered = [e["msg"] for e in sim.trace if e["kind"] == "deliver"]
+    assert delivered == [held[1]]
+    sim.inject({"action": "drop", "match": {"msg": held[0]}})
+    sim.inject({"action": "release"})
+    trace = sim.run()
+    assert trace[-1]["kind"] == "end" and trace[-1]["summary"]["messages_dropped"] == 1
+    again = scenario.simulate(params, 0, faults + sim.interventions[1:]).run()
+    assert again == trace
+
+
+def test_a_held_run_that_nobody_picks_ends_with_a_note_when_run_to_completion():
+    trace = run([{"action": "hold"}], count=1)
+    assert trace[-1]["summary"]["stopped"] == "held"

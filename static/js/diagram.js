@@ -20,6 +20,8 @@ export class Diagram {
     this.onHead = onHead;
     this.zoom = 1;
     this.hidden = new Set();
+    this.showLabels = true;
+    this.showFaults = true;
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => { this.placeColumns(); this.schedule(); }).observe(this.scroller);
     this.reset(null);
@@ -60,7 +62,7 @@ export class Diagram {
   placeColumns() {
     const width = this.scroller.clientWidth || 800;
     const n = Math.max(this.nodes.length, 1);
-    this.col = Math.max(86, (width - GUTTER - 16) / n) * this.zoom;
+    this.col = Math.max(86, (width - GUTTER - 16) / n);
     this.x = new Map(this.nodes.map((node, i) => [node.id, GUTTER + this.col * (i + 0.5)]));
     this.width = Math.max(width, GUTTER + this.col * n + 16);
     for (const b of this.heads.children) {
@@ -70,6 +72,21 @@ export class Diagram {
   }
 
   rowY(row) { return TOP + row * ROW * this.zoom; }
+
+  // Zoom stretches time (rows) only: columns stay readable; "fit" shows the whole run so far.
+  setZoom(z) {
+    const rowNow = (this.scroller.scrollTop + this.scroller.clientHeight / 2 - TOP) / (ROW * this.zoom);
+    this.zoom = Math.max(0.02, Math.min(4, z));
+    this.scroller.scrollTop = Math.max(0, TOP + rowNow * ROW * this.zoom - this.scroller.clientHeight / 2);
+    this.wrap.dataset.zoom = this.zoom.toFixed(3);
+    this.schedule();
+  }
+
+  fit() {
+    const rows = Math.max(1, this.headRow() + 2);
+    this.setZoom((this.scroller.clientHeight - TOP - 20) / (rows * ROW));
+    this.scroller.scrollTop = 0;
+  }
 
   yOf(t) {
     let row = this.rowOfT.get(t);
@@ -178,7 +195,8 @@ export class Diagram {
       const y0 = this.rowY(r.from) - ROW * 0.3, y1 = this.rowY(r.to) + ROW * 0.3;
       out.push(`<rect class="round r${k % 2}" x="0" y="${y0}" width="${this.width}" height="${y1 - y0}"/><text class="round-label" x="${this.width - 8}" y="${y0 + 12}" text-anchor="end">round ${k}</text>`);
     }
-    for (let r = rowTop; r <= Math.min(rowBottom, headRow); r++) {
+    const every = Math.max(1, Math.ceil(18 / (ROW * this.zoom)));
+    for (let r = rowTop - (rowTop % every); r <= Math.min(rowBottom, headRow); r += every) {
       out.push(`<text class="tick" x="${GUTTER - 10}" y="${this.rowY(r) + 4}" text-anchor="end">t=${this.rowT[r]}</text>`);
     }
     for (const n of this.nodes) {
@@ -207,7 +225,7 @@ export class Diagram {
       if (done && m.e >= fresh) cls.push("fresh");
       if (!done) { cls.push("flight"); x1 = x0 + (x1 - x0) * Math.min(0.85, (y1 - y0) / (ROW * 2 * this.zoom) + 0.3); }
       else if (m.end === "drop") { cls.push("lost"); x1 = x0 + (x1 - x0) * 0.6; }
-      const label = labels.place(m, x0, y0, x1, y1, done, this.col);
+      const label = this.showLabels && this.zoom > 0.45 ? labels.place(m, x0, y0, x1, y1, done, this.col) : null;
       out.push(`<g class="${cls.join(" ")}" data-seq="${m.s}"><title>#${this.events[m.s].seq} ${esc(m.src)} → ${esc(m.dst)}: ${esc(m.label)}</title><line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" pathLength="1"/>`
         + (done && m.end === "deliver" ? arrowHead(x0, y0, x1, y1) : "")
         + (done && m.end === "drop" ? `<path class="x" d="M${x1 - 5} ${y1 - 5}l10 10m0 -10l-10 10"/>` : "")
@@ -216,6 +234,8 @@ export class Diagram {
     for (const k of this.marks) {
       if (k.s >= c) break;
       if (!visible(k.row, k.row) || (k.node && this.hidden.has(k.node))) continue;
+      if (k.type === "fault" && !this.showFaults) continue;
+      if (this.zoom < 0.45 && (k.type === "state" || k.type === "timer" || k.type === "note")) continue;
       const y = this.rowY(k.row);
       const x = k.node ? this.x.get(k.node) : 0;
       switch (k.type) {

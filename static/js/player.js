@@ -98,9 +98,12 @@ class Player {
       case "started": {
         this.begin();
         this.runUrl = msg.url;
+        this.runId = msg.run;
+        this.ended = false;
         const link = document.querySelector(".run-link");
         if (link) { link.href = msg.url; link.hidden = false; }
-        this.announce("Run started. Press Play, or step through it.");
+        this.announce(msg.parent ? `A branch of run ${msg.parent}: it shares the past up to the change, then goes its own way. Press Play.` : "Run started. Press Play, or step through it.");
+        if (msg.parent) this.follow = true;
         if (this.autoplay) { this.autoplay = false; this.play(); }
         break;
       }
@@ -115,6 +118,7 @@ class Player {
         break;
       case "status":
         if (msg.state === "ended") this.ended = true;
+        if (msg.state === "waiting") this.announce("You are the network: pick the next message to deliver (In flight, on the right).");
         this.setPlaying(msg.state === "playing");
         break;
       case "error":
@@ -168,6 +172,7 @@ class Player {
     if (this.follow || this.playing) this.diagram.follow();
     this.renderPanels();
     this.renderTranscript();
+    this.renderFlight();
     if (this.onCursor) this.onCursor(n);
   }
 
@@ -225,22 +230,80 @@ class Player {
   }
 
   // -- faults by hand ----------------------------------------------------------
-  toggleNode(id) {
-    if (this.mode !== "live" || this.ended || !this.events.length) return this.announce("Faults apply to a live run: press Run first.", true);
-    const { nodes } = foldState(this.events, this.events.length);
-    const alive = nodes.get(id).alive;
+  // A fault at the head of a live run applies now; anywhere else (scrubbed back, a saved run, an ended run)
+  // it starts a branch: a new run with the same past and this change at the step on screen.
+  inject(fault) {
+    if (!this.events.length) return this.announce("Press Run first: faults apply to a run.", true);
     this.follow = true;
-    this.send({ type: "inject", fault: { action: alive ? "crash" : "recover", node: id } });
+    if (this.mode === "live" && !this.ended && this.atHead()) return this.send({ type: "inject", fault });
+    const run = this.runId || this.root.dataset.run;
+    if (!run) return this.announce("This run has no saved id to branch from.", true);
+    this.pauseLocal();
+    this.mode = "live";
+    this.root.dataset.mode = "live";
+    this.connect().then(() => this.send({ type: "branch", run, seq: Math.max(1, this.cursor), fault }));
+    this.announce(`Branching at step ${this.cursor}…`);
+  }
+
+  toggleNode(id) {
+    if (!this.events.length) return this.announce("Press Run first: faults apply to a run.", true);
+    const { nodes } = foldState(this.events, this.cursor);
+    this.inject({ action: nodes.get(id).alive ? "crash" : "recover", node: id });
   }
 
   dropNext() {
-    if (this.mode !== "live" || this.ended) return this.announce("Faults apply to a live run: press Run first.", true);
     const src = this.$(".drop-src").value, dst = this.$(".drop-dst").value;
     const match = {};
     if (src) match.src = src;
     if (dst) match.dst = dst;
-    this.send({ type: "inject", fault: { action: "drop", match } });
+    this.inject({ action: "drop", match });
     this.announce(`The next message ${src || "from anyone"} to ${dst || "anyone"} will be dropped.`);
+  }
+
+  partition() {
+    const boxes = [...this.root.querySelectorAll(".partition-nodes input")];
+    const a = boxes.filter((b) => b.checked).map((b) => b.value), b = boxes.filter((x) => !x.checked).map((x) => x.value);
+    if (!a.length || !b.length) return this.announce("Tick the nodes on one side of the cut, and leave some unticked.", true);
+    this.inject({ action: "partition", groups: [a, b] });
+  }
+
+  // What the diagram element with this event index is, in words and data, with what can be done to it.
+  select(i) {
+    const e = this.events[i];
+    if (!e) return;
+    const panel = this.$(".details-panel");
+    panel.hidden = false;
+    const rows = [`<p><strong>${esc(describe(e))}</strong></p>`];
+    if (e.kind === "send" || e.kind === "deliver" || e.kind === "drop") {
+      const send = e.kind === "send" ? e : this.events.find((x) => x.kind === "send" && x.msg === e.msg);
+      const end = this.events.slice(send.seq + 1, this.cursor).find((x) => (x.kind === "deliver" || x.kind === "drop") && x.msg === e.msg);
+      rows.push(`<p>${esc(send.src)} &rarr; ${esc(send.dst)}: <b>${esc(send.label)}</b> (message ${send.msg}), sent at t=${send.t}; ${end ? (end.kind === "deliver" ? `delivered at t=${end.t}` : `lost at t=${end.t} (${esc(end.reason)})`) : "in flight"}</p>`);
+      if (send.data !== undefined) rows.push(`<pre>${esc(JSON.stringify(send.data, null, 1))}</pre>`);
+      if (!end) rows.push(`<p class="acts"><button type="button" data-msg-act="drop" data-msg="${send.msg}">Drop it</button> <button type="button" data-msg-act="delay" data-msg="${send.msg}">Delay +5</button> <button type="button" data-msg-act="duplicate" data-msg="${send.msg}">Duplicate</button></p>`);
+    } else if (e.kind === "state") {
+      const before = this.events.slice(0, i).reverse().find((x) => x.kind === "state" && x.node === e.node);
+      rows.push(`<dl class="made-of"><dt>before</dt><dd><code>${esc(JSON.stringify(before ? before.state : {}))}</code></dd><dt>after</dt><dd><code>${esc(JSON.stringify(e.state))}</code></dd></dl>`);
+    } else if (e.kind === "fault") {
+      rows.push(`<pre>${esc(JSON.stringify(e.fault, null, 1))}</pre>`);
+    }
+    this.$(".details").innerHTML = rows.join("");
+  }
+
+  renderFlight() {
+    let held = false;
+    const open = new Map();
+    for (let i = 1; i < this.cursor; i++) {
+      const e = this.events[i];
+      if (e.kind === "fault" && (e.fault.action === "hold" || e.fault.action === "release")) held = e.fault.action === "hold";
+      else if (e.kind === "send") open.set(e.msg, e);
+      else if (e.kind === "deliver" || e.kind === "drop") open.delete(e.msg);
+    }
+    const panel = this.$(".flight-panel");
+    panel.hidden = !held;
+    this.$(".hold").checked = held;
+    if (!held) return;
+    this.$(".flight").innerHTML = [...open.values()].map((e) => `<li>${esc(e.src)} &rarr; ${esc(e.dst)} <b>${esc(e.label)}</b>
+      <button type="button" data-msg-act="deliver" data-msg="${e.msg}">Deliver</button> <button type="button" data-msg-act="drop" data-msg="${e.msg}">Drop</button></li>`).join("") || "<li class=hint>nothing in flight</li>";
   }
 
   refreshDropChoices() {
@@ -248,9 +311,11 @@ class Player {
     const src = this.$(".drop-src");
     if (!init || src.dataset.for === init.scenario + init.nodes.length) return;
     src.dataset.for = init.scenario + init.nodes.length;
-    const options = `<option value="">any</option>` + init.nodes.map((n) => `<option>${n.id}</option>`).join("");
+    const options = `<option value="">any</option>` + init.nodes.map((n) => `<option>${esc(n.id)}</option>`).join("");
     src.innerHTML = options;
     this.$(".drop-dst").innerHTML = options;
+    this.$(".partition-nodes").innerHTML = init.nodes.map((n) => `<label><input type="checkbox" value="${esc(n.id)}"> ${esc(n.id)}</label>`).join(" ");
+    this.$(".filter-nodes").innerHTML = init.nodes.map((n) => `<label><input type="checkbox" data-filter-node="${esc(n.id)}" checked> ${esc(n.id)}</label>`).join(" ");
   }
 
   // -- panels ------------------------------------------------------------------
@@ -344,8 +409,23 @@ class Player {
         else if (a === "start") { this.pauseLocal(); this.follow = false; this.setCursor(1); }
         else if (a === "end") { this.pauseLocal(); this.follow = true; this.setCursor(this.events.length); }
         else if (a === "drop") this.dropNext();
+        else if (a === "partition") this.partition();
+        else if (a === "heal") this.inject({ action: "heal" });
+        else if (a === "loss") this.inject({ action: "loss", rate: Math.max(0, Math.min(1, Number(this.$(".loss").value) || 0)) });
+        else if (a === "zoom-in") this.diagram.setZoom(this.diagram.zoom * 1.5);
+        else if (a === "zoom-out") this.diagram.setZoom(this.diagram.zoom / 1.5);
+        else if (a === "fit") this.diagram.fit();
         return;
       }
+      const msgAct = ev.target.closest("[data-msg-act]");
+      if (msgAct) {
+        const msg = Number(msgAct.dataset.msg), act = msgAct.dataset.msgAct;
+        if (act === "deliver") this.inject({ action: "deliver", msg });
+        else this.inject({ action: act, match: { msg }, ...(act === "drop" ? {} : { by: 5 }) });
+        return;
+      }
+      const mark = ev.target.closest("svg.diagram [data-seq]");
+      if (mark) return this.select(Number(mark.dataset.seq));
       const toggle = ev.target.closest(".node-toggle");
       if (toggle) return this.toggleNode(toggle.dataset.node);
       const link = ev.target.closest("[data-seq]");
@@ -354,6 +434,7 @@ class Player {
         this.pauseLocal();
         this.follow = false;
         this.setCursor(Number(link.dataset.seq) + 1);
+        this.select(Number(link.dataset.seq));
       }
     });
     this.scrub.addEventListener("input", () => {
@@ -361,6 +442,15 @@ class Player {
       const n = Number(this.scrub.value);
       this.follow = n >= this.events.length;
       this.setCursor(n);
+    });
+    this.root.addEventListener("change", (ev) => {
+      if (ev.target.matches(".hold")) this.inject({ action: ev.target.checked ? "hold" : "release" });
+      else if (ev.target.matches("[data-filter-node]")) {
+        const id = ev.target.dataset.filterNode;
+        if (ev.target.checked) this.diagram.hidden.delete(id); else this.diagram.hidden.add(id);
+        this.diagram.schedule();
+      } else if (ev.target.matches(".show-labels")) { this.diagram.showLabels = ev.target.checked; this.diagram.schedule(); }
+      else if (ev.target.matches(".show-faults")) { this.diagram.showFaults = ev.target.checked; this.diagram.schedule(); }
     });
     this.speed.addEventListener("change", () => { if (this.playing && this.atHead() && this.mode === "live") this.send({ type: "play", speed: Number(this.speed.value) }); });
     document.addEventListener("keydown", (ev) => {
@@ -370,6 +460,7 @@ class Player {
         Home: () => { this.pauseLocal(); this.follow = false; this.setCursor(1); },
         End: () => { this.pauseLocal(); this.follow = true; this.setCursor(this.events.length); },
         "+": () => this.nudgeSpeed(1), "=": () => this.nudgeSpeed(1), "-": () => this.nudgeSpeed(-1),
+        z: () => this.diagram.setZoom(this.diagram.zoom * 1.5), x: () => this.diagram.setZoom(this.diagram.zoom / 1.5),
       };
       if (keys[ev.key] && !(ev.key === " " && ev.target.closest("button"))) { ev.preventDefault(); keys[ev.key](); }
     });

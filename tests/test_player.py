@@ -1,0 +1,136 @@
+"""The player as an instrument: scrubbing, stepping back, branching, faults by hand, network mode, transcript."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def cursor(page):
+    return int(page.evaluate("() => document.querySelector('.player').dataset.cursor || 0"))
+
+
+def start(page, url, steps=0):
+    page.goto(url)
+    page.click("#run")
+    page.wait_for_selector(".diagram-wrap.has-run")
+    for _ in range(steps):
+        page.click('[data-act="step"]')
+    if steps:
+        page.wait_for_function(f"() => document.querySelector('.player').dataset.cursor >= {steps + 1}")
+
+
+def play_to_end(page):
+    page.select_option(".speed", "1000")
+    page.click('[data-act="play"]')
+    page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')")
+
+
+def test_scrubbing_redraws_the_past_and_the_transcript_follows(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/bully-election/?n=5")
+    play_to_end(page)
+    total = cursor(page)
+    page.locator(".scrub").fill("10")
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor == 10")
+    current = page.locator(".transcript li[aria-current]").text_content()
+    assert current.startswith("#9 ")
+    assert "watching" in page.locator(".invariants").text_content()  # not yet judged at step 9
+    page.click('[data-act="back"]')
+    assert cursor(page) == 9
+    page.keyboard.press("End")
+    assert cursor(page) == total
+
+
+def test_clicking_an_arrow_shows_the_message_and_its_fate(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/byzantine-generals/?n=4", steps=3)
+    play_to_end(page)
+    page.locator("svg.diagram g.msg.forged").first.dispatch_event("click")
+    details = page.locator(".details").text_content()
+    assert "RETREAT" in details and "delivered at" in details and '"forged": true' in details
+
+
+def test_dropping_a_message_in_flight_by_clicking_it(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/two-generals/?loss=0&rounds=2")
+    for _ in range(10):
+        page.click('[data-act="step"]')
+        page.wait_for_timeout(150)
+        if page.locator("svg.diagram g.msg.flight").count():
+            break
+    page.locator("svg.diagram g.msg.flight").first.dispatch_event("click")
+    page.click("[data-msg-act=drop]")
+    page.wait_for_selector("svg.diagram g.msg.lost")
+    play_to_end(page)
+    assert "both_retreat" in page.locator(".summary").text_content()
+
+
+def test_partition_and_heal_by_hand(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/bully-election/?n=5", steps=1)
+    page.click("text=Faults by hand")
+    page.check(".partition-nodes input[value=P1]")
+    page.check(".partition-nodes input[value=P2]")
+    page.click("[data-act=partition]")
+    page.wait_for_selector("svg.diagram .mark.fault")
+    play_to_end(page)
+    assert page.locator(".transcript").text_content().count("partition") >= 1
+
+
+def test_branching_from_a_step_in_the_past_makes_a_linked_run(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/bully-election/?n=5")
+    play_to_end(page)
+    first = page.locator(".run-link").get_attribute("href")
+    page.locator(".scrub").fill("8")
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor == 8")
+    page.locator(".head[data-node='P4']").dispatch_event("click")
+    page.wait_for_function(f"() => document.querySelector('.run-link').getAttribute('href') != '{first}'")
+    play_to_end(page)
+    assert "P3" in page.locator(".summary").text_content()
+    second = page.locator(".run-link").get_attribute("href")
+    page.goto(live_daphne.url + second)
+    assert "branch of" in page.locator(".made-of").text_content()
+    page.goto(live_daphne.url + first)
+    assert second.strip("/").split("/")[-1] in page.locator(".made-of").text_content()
+
+
+def test_branching_from_a_saved_run_page(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/two-generals/?loss=0&rounds=3")
+    play_to_end(page)
+    page.goto(live_daphne.url + page.locator(".run-link").get_attribute("href"))
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor >= 1")
+    page.locator(".scrub").fill("4")
+    page.locator(".head[data-node='B']").dispatch_event("click")
+    page.wait_for_selector("svg.diagram .mark.crash")
+    play_to_end(page)
+    assert "both_retreat" in page.locator(".summary").text_content() or "lone_attack" in page.locator(".summary").text_content()
+
+
+def test_you_are_the_network_picks_what_arrives(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/two-generals/?loss=0&rounds=2&messengers=2")
+    page.click("text=Faults by hand")
+    page.check(".hold")
+    page.wait_for_selector(".flight-panel:not([hidden])")
+    page.click('[data-act="play"]')
+    page.wait_for_function("() => document.querySelector('.announce').textContent.includes('pick the next message')")
+    pick = page.locator(".flight [data-msg-act=deliver]").last
+    msg = pick.get_attribute("data-msg")
+    pick.click()
+    page.wait_for_selector("svg.diagram g.msg:not(.flight):not(.lost)")
+    transcript = page.locator(".transcript").text_content()
+    assert transcript.count("receives message") == 1 and f"receives message {msg} " in transcript
+
+
+def test_zoom_fit_and_filters(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/gossip/?n=8&mode=epidemic")
+    play_to_end(page)
+    page.click("[data-act=fit]")
+    zoom = float(page.locator(".diagram-wrap").get_attribute("data-zoom"))
+    assert zoom < 1
+    page.click("text=Show")
+    page.uncheck("[data-filter-node=P1]")
+    page.wait_for_function("() => ![...document.querySelectorAll('svg.diagram g.msg title')].some(t => t.textContent.includes('P1 '))")
+
+
+def test_the_page_reads_well_on_a_phone(browser, live_daphne):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    start(page, f"{live_daphne.url}/s/two-generals/?loss=0")
+    play_to_end(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 400
+    context.close()
