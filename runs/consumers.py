@@ -29,6 +29,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def disconnect(self, code):
         await self.stop_playing()
         await self.leave_room()
+        if self.live and not self.live.ended:
+            await store.aset_status(self.live.id, "interrupted")
         if self.watching:
             await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
 
@@ -70,7 +72,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def begin(self, live, upto, **extra):
         await self.stop_playing()
         self.live = live
-        await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/", **extra})
+        await self.send_json({"type": "started", "run": live.id, "url": f"/runs/{live.id}/", "token": live.token,
+                              **extra})
         await self.room_started(live.id)
         while (live.sent < upto or live.pending) and not live.ended and not live.waiting:
             await self.publish(await live.take(max(1, upto - live.sent)))
@@ -105,6 +108,22 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         if msg["fault"].get("action") == "deliver" and (self.player is None or self.player.done()):
             await self.publish(await live.take(1))  # the picked message lands now
             await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
+
+    async def on_resume(self, msg):
+        """A browser whose connection dropped takes its run back from the last event it has."""
+        try:
+            live = await LiveRun.resume(msg["run"], msg["token"])
+        except LookupError as e:
+            raise protocol.ProtocolError("unknown_run", str(e)) from None
+        except PermissionError as e:
+            raise protocol.ProtocolError("forbidden", str(e)) from None
+        await self.stop_playing()
+        self.live = live
+        await self.send_json({"type": "resumed", "run": live.id, "url": f"/runs/{live.id}/"})
+        missed = live.events(msg["from"])
+        for i in range(0, len(missed), MAX_BATCH):
+            await self.send_json({"type": "events", "events": missed[i:i + MAX_BATCH]})
+        await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
     async def on_watch(self, msg):
         """Follow a run streamed by another connection (possibly on another server) from seq ``from``."""

@@ -1,4 +1,10 @@
 """A run streaming to one connection: the engine ahead, the browser behind, the database in between."""
+import asyncio
+import logging
+import secrets
+
+from django.db import DatabaseError
+
 import simulations
 from simulations.faults import validate_fault
 from simulations.params import ParamError
@@ -6,16 +12,22 @@ from simulations.params import ParamError
 from . import store
 
 MAX_BATCH = 2_000
+SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyway
+log = logging.getLogger(__name__)
 
 
 class LiveRun:
     """Owns one Simulation; hands out its trace in batches, saving each before it leaves."""
 
-    def __init__(self, run_id, sim):
+    def __init__(self, run_id, sim, token=None):
         self.id = run_id
         self.sim = sim
+        self.token = token
         self.sent = 0  # trace events already saved and sent
         self.injected = []  # live interventions as recorded, for exact re-execution
+        self.unsaved = []  # sent or about to be sent, not yet in the database
+        self.writer = asyncio.Lock()
+        self.lagging = False  # the database is behind: send without waiting until it catches up
 
     @classmethod
     async def start(cls, slug, raw_params, seed, raw_faults, parent=None, branch_seq=None):
@@ -23,7 +35,28 @@ class LiveRun:
         scenario = simulations.get(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
         run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq)
-        return cls(run.id, scenario.simulate(params, seed, faults))
+        return cls(run.id, scenario.simulate(params, seed, faults), run.owner_key)
+
+    @classmethod
+    async def resume(cls, run_id, token):
+        """Take a run back after a lost connection, on any server: re-execute it up to what was saved
+        (deterministic, so identical), then go on from there. Raises LookupError or PermissionError."""
+        run = await store.aget_run(run_id)
+        if run is None:
+            raise LookupError(f"no run {run_id[:32]!r}")
+        if not token or not secrets.compare_digest(run.owner_key, token):
+            raise PermissionError("only the browser that started a run can resume it")
+        scenario = simulations.get(run.scenario)
+        live = cls(run.id, scenario.simulate(run.params, run.seed, run.all_faults), run.owner_key)
+        live.injected = list(run.interventions)
+        live.sim.advance(run.event_count - len(live.sim.trace))
+        live.sent = min(run.event_count, len(live.sim.trace))
+        await store.aset_status(run.id, run.Status.RUNNING)
+        return live
+
+    def events(self, start):
+        """Events already sent, from seq ``start``: what a reconnecting browser missed."""
+        return self.sim.trace[start:self.sent]
 
     @classmethod
     async def branch(cls, run_id, seq, raw_fault):
@@ -82,15 +115,41 @@ class LiveRun:
         return await self.flush(self.sent + count)
 
     async def flush(self, upto=None):
-        """Save and return whatever the engine has produced beyond what was sent (up to ``upto``)."""
-        trace = self.sim.trace
-        batch = trace[self.sent:upto]
+        """Save and return whatever the engine has produced beyond what was sent (up to ``upto``).
+
+        Saved before it is returned, so a browser never holds an event the database lacks; but when the
+        database is locked or down, the stream goes on after SAVE_WAIT and the writer catches up later.
+        """
+        batch = self.sim.trace[self.sent:upto]
         if not batch:
             return []
-        summary = self.sim.summary if batch[-1]["kind"] == "end" else None
-        await store.aappend(self.id, batch, self.injected, summary)
         self.sent += len(batch)
+        self.unsaved.extend(batch)
+        saving = asyncio.ensure_future(self.save())
+        if not self.lagging:
+            try:
+                await asyncio.wait_for(asyncio.shield(saving), SAVE_WAIT)
+            except TimeoutError:
+                self.lagging = True
+                log.warning("run %s: the database is slow; streaming on, saving later", self.id)
         return batch
+
+    async def save(self):
+        """Write every unsaved event, one writer at a time, retrying until the database answers."""
+        async with self.writer:
+            delay = 0.2
+            while self.unsaved:
+                events = list(self.unsaved)
+                summary = self.sim.summary if events[-1]["kind"] == "end" else None
+                try:
+                    await store.aappend(self.id, events, self.injected, summary)
+                except DatabaseError as e:
+                    log.warning("run %s: saving %d events failed (%s); retrying", self.id, len(events), e)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5)
+                    continue
+                del self.unsaved[:len(events)]
+            self.lagging = False
 
 
 __all__ = ["LiveRun", "ParamError"]

@@ -4,12 +4,17 @@ import secrets
 import zlib
 
 from django.db import models
+from django.utils import timezone
 from django.urls import reverse
 
 
 def new_run_id():
     """72 random bits, URL-safe: unguessable and short enough to read out in class."""
     return secrets.token_urlsafe(9)
+
+
+def new_owner_key():
+    return secrets.token_urlsafe(18)
 
 
 class Run(models.Model):
@@ -27,6 +32,8 @@ class Run(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     event_count = models.IntegerField(default=0)
     summary = models.JSONField(null=True, blank=True)
+    owner_key = models.CharField(max_length=32, default=new_owner_key, editable=False,
+                                 help_text="held by the browser that started the run: only it may drive or resume it")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="branches")
     branch_seq = models.IntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -40,6 +47,12 @@ class Run(models.Model):
 
     def get_absolute_url(self):
         return reverse("run", args=[self.id])
+
+    @property
+    def interrupted(self):
+        """Left streaming by a connection that is gone (a closed tab, a killed server)."""
+        return self.status == self.Status.INTERRUPTED or (
+            self.status == self.Status.RUNNING and (timezone.now() - self.updated).total_seconds() > 120)
 
     @property
     def all_faults(self):

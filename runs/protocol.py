@@ -79,6 +79,12 @@ def parse(text=None, data=None):
             raise ProtocolError("bad_fault", "fault must be an object")
         return {"type": kind, "run": msg["run"], "seq": _number(msg, "seq", 1, 10**9, 1, whole=True),
                 "fault": msg["fault"]}
+    if kind == "resume":
+        _only(msg, "run", "token", "from")
+        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
+            raise ProtocolError("bad_field", "run must be a run id")
+        return {"type": kind, "run": msg["run"], "token": _text(msg, "token", 64),
+                "from": _number(msg, "from", 0, 10**9, 0, whole=True)}
     if kind == "watch":
         _only(msg, "run", "from")
         if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:

@@ -25,6 +25,10 @@ def get_run(run_id):
     return Run.objects.filter(pk=run_id).first()
 
 
+def set_status(run_id, status):
+    Run.objects.filter(pk=run_id, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(status=status)
+
+
 def events_from(run_id, start):
     events = []
     for chunk in Chunk.objects.filter(run_id=run_id, start__gte=0).order_by("start"):
@@ -37,3 +41,4 @@ acreate_run = database_sync_to_async(create_run)
 aappend = database_sync_to_async(append)
 aevents_from = database_sync_to_async(events_from)
 aget_run = database_sync_to_async(get_run)
+aset_status = database_sync_to_async(set_status)

@@ -251,3 +251,33 @@ async def test_network_mode_waits_for_the_learner_to_pick_each_message():
     got = await receive_until(comm, lambda m: m["type"] == "status")
     assert any(e["kind"] == "deliver" and e["msg"] == sends[-1]["msg"] for e in events_of(got))
     await comm.disconnect()
+
+
+async def test_a_reconnecting_browser_resumes_from_its_last_event_without_gap_or_duplicate():
+    comm = await connect()
+    started, events = await start(comm, params={"n": 6}, seed=2)
+    await comm.send_json_to({"type": "step", "count": 20})
+    events += events_of(await receive_until(comm, lambda m: m["type"] == "status"))
+    await comm.send_json_to({"type": "inject", "fault": {"action": "crash", "node": "P5"}})
+    events += events_of(await receive_until(comm, lambda m: m["type"] == "events"))
+    await comm.send_json_to({"type": "step", "count": 7})
+    events += events_of(await receive_until(comm, lambda m: m["type"] == "status"))
+    await comm.disconnect()
+    assert (await Run.objects.aget(pk=started["run"])).status == "interrupted"
+    have = events[:15]  # the browser had processed only part of what arrived before the drop
+
+    again = await connect()
+    await again.send_json_to({"type": "resume", "run": started["run"], "token": "wrong-token-value", "from": 15})
+    assert (await again.receive_json_from())["code"] == "forbidden"
+    await again.send_json_to({"type": "resume", "run": started["run"], "token": started["token"], "from": 15})
+    got = await receive_until(again, lambda m: m["type"] == "status")
+    assert got[0]["type"] == "resumed"
+    have += events_of(got)
+    assert have == events
+    await again.send_json_to({"type": "play", "speed": 10000})
+    have += events_of(await receive_until(again, lambda m: m.get("state") == "ended"))
+    assert [e["seq"] for e in have] == list(range(len(have)))
+    run = await Run.objects.aget(pk=started["run"])
+    assert run.status == "ended"
+    assert simulations.get("bully-election").run(run.params, run.seed, run.all_faults) == have
+    await again.disconnect()

@@ -134,3 +134,13 @@ def test_the_page_reads_well_on_a_phone(browser, live_daphne):
     play_to_end(page)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 400
     context.close()
+
+
+def test_a_dropped_connection_resumes_the_run_without_gaps(page, live_daphne):
+    start(page, f"{live_daphne.url}/s/bully-election/?n=6", steps=5)
+    page.evaluate("() => document.querySelector('.player').player.ws.close()")
+    page.wait_for_function("() => document.querySelector('.announce').textContent.startsWith('Reconnected')")
+    play_to_end(page)
+    seqs = page.evaluate("() => document.querySelector('.player').player.events.map(e => e.seq)")
+    assert seqs == list(range(len(seqs)))
+    assert "elected" in page.locator(".summary").text_content()

@@ -61,12 +61,25 @@ class Player {
     return new Promise((resolve, reject) => {
       const proto = location.protocol === "https:" ? "wss" : "ws";
       const ws = new WebSocket(`${proto}://${location.host}${this.root.dataset.ws}`);
-      ws.onopen = () => resolve(ws);
+      ws.onopen = () => { this.retries = 0; resolve(ws); };
       ws.onerror = () => { this.announce("The connection to the server failed."); reject(new Error("ws")); };
-      ws.onclose = () => { this.setPlaying(false); };
+      ws.onclose = () => { this.setPlaying(false); this.reconnect(); };
       ws.onmessage = (m) => this.onMessage(JSON.parse(m.data));
       this.ws = ws;
     });
+  }
+
+  // A dropped connection comes back on its own and takes the run up where this browser left it.
+  reconnect() {
+    const resumable = this.mode === "live" && this.runId && this.token && !this.ended;
+    if (!resumable && !this.room) return;
+    this.retries = (this.retries || 0) + 1;
+    const wait = Math.min(8000, 250 * 2 ** this.retries);
+    this.announce("Connection lost; reconnecting…", true);
+    setTimeout(() => this.connect().then(() => {
+      if (resumable) this.send({ type: "resume", run: this.runId, token: this.token, from: this.events.length });
+      if (this.room) this.room.hello();
+    }).catch(() => {}), wait);
   }
 
   send(msg) {
@@ -99,6 +112,7 @@ class Player {
         this.begin();
         this.runUrl = msg.url;
         this.runId = msg.run;
+        this.token = msg.token;
         this.ended = false;
         const link = document.querySelector(".run-link");
         if (link) { link.href = msg.url; link.hidden = false; }
@@ -107,6 +121,9 @@ class Player {
         if (this.autoplay) { this.autoplay = false; this.play(); }
         break;
       }
+      case "resumed":
+        this.announce("Reconnected: the run goes on from where this page left it.");
+        break;
       case "events":
         this.receive(msg.events);
         if (this.follow) this.setCursor(this.events.length);

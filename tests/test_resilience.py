@@ -1,0 +1,80 @@
+"""What a run survives on a real daphne process: a locked database, a dropped connection."""
+import json
+import threading
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+from websockets.sync.client import connect
+
+from tests import servers
+
+ORIGIN = {"origin": "http://127.0.0.1"}
+
+
+def receive_until(ws, predicate, timeout=30):
+    got = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = json.loads(ws.recv(timeout=timeout))
+        got.append(msg)
+        if predicate(msg):
+            return got
+    raise AssertionError("never arrived")
+
+
+def events_of(messages):
+    return [e for m in messages if m["type"] == "events" for e in m["events"]]
+
+
+class DatabaseLock:
+    """Hold the chunk table (PostgreSQL) or the whole file (SQLite) locked from outside the server."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def __enter__(self):
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            self.conn = sqlite3.connect(urlparse(self.url).path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("BEGIN EXCLUSIVE")
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(self.url)
+            self.conn.execute("LOCK TABLE runs_chunk IN ACCESS EXCLUSIVE MODE")
+        return self
+
+    def release(self):
+        self.conn.rollback() if not self.url.startswith("sqlite") else self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+    def __exit__(self, *exc):
+        pass
+
+
+def test_a_locked_database_does_not_stop_the_stream_and_every_event_is_saved_later(server_db):
+    with servers.daphne(server_db) as server, connect(f"ws://127.0.0.1:{server.port}/ws/run/",
+                                                      additional_headers=ORIGIN) as ws:
+        ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 16}}))
+        got = receive_until(ws, lambda m: m["type"] == "status")
+        run = got[0]["run"]
+        streamed = events_of(got)
+        lock = DatabaseLock(server_db).__enter__()
+        timer = threading.Timer(4, lock.release)
+        timer.start()
+        started = time.monotonic()
+        ws.send(json.dumps({"type": "play", "speed": 400}))
+        streamed += events_of(receive_until(ws, lambda m: m.get("state") == "ended"))
+        elapsed = time.monotonic() - started
+        timer.join()
+        assert streamed[-1]["kind"] == "end" and elapsed < 3.5  # the lock was held for 4 s
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            saved = json.load(urllib.request.urlopen(f"{server.url}/runs/{run}/trace.json"))
+            if len(saved) == len(streamed):
+                break
+            time.sleep(0.5)
+        assert saved == streamed
