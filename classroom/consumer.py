@@ -8,6 +8,7 @@ import secrets
 
 from channels.db import database_sync_to_async
 
+from runs.layers import LayerUnavailable
 from runs.protocol import ProtocolError
 
 from .models import Room
@@ -139,7 +140,10 @@ class RoomMixin:
         """Called when the instructor starts a run: learners follow it."""
         if self.role == "host":
             self.cursor = None
-            await self.broadcast({"type": "room.run", "run": run_id})
+            try:
+                await self.broadcast({"type": "room.run", "run": run_id})
+            except LayerUnavailable:
+                await self.degraded()
 
     # -- channel layer messages -------------------------------------------
     async def room_broadcast(self, message):

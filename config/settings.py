@@ -68,8 +68,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
+# channels-redis waits 5 s in BZPOPMIN for a consumer's next message; redis-py's default read timeout is
+# also 5 s, which would kill every consumer idle that long. Reads get 15 s; query args in REDIS_URL win.
 CHANNEL_LAYERS = {"default": {
-    "BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    "BACKEND": "runs.layers.ResilientRedisChannelLayer",
+    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]}}
 } if REDIS_URL else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -8,6 +8,7 @@ from classroom.consumer import RoomMixin
 from simulations.params import ParamError
 
 from . import protocol, store
+from .layers import LayerUnavailable
 from .live import MAX_BATCH, LiveRun
 
 TICK = 0.05  # seconds between batches while playing
@@ -22,17 +23,21 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     live = None
     player = None
     watching = None
+    said_degraded = False
 
     async def connect(self):
         await self.accept()
 
     async def disconnect(self, code):
         await self.stop_playing()
-        await self.leave_room()
+        try:
+            await self.leave_room()
+            if self.watching:
+                await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
+        except LayerUnavailable:
+            pass
         if self.live and not self.live.ended:
             await store.aset_status(self.live.id, "interrupted")
-        if self.watching:
-            await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -40,6 +45,9 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await getattr(self, "on_" + msg["type"].replace(".", "_"))(msg)
         except protocol.ProtocolError as e:
             await self.send_json(e.as_message())
+        except LayerUnavailable:
+            await self.send_json({"type": "error", "code": "degraded", "message":
+                                  "Redis does not answer: watching and classrooms are paused; your own run goes on."})
 
     async def send_json(self, content):
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
@@ -156,11 +164,21 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await task
 
     async def publish(self, events):
-        """Send a batch to this browser and to everyone watching the run."""
+        """Send a batch to this browser and to everyone watching the run (when the channel layer answers)."""
         if not events:
             return
         await self.send_json({"type": "events", "events": events})
-        await self.channel_layer.group_send(group_name(self.live.id), {"type": "run.events", "events": events})
+        try:
+            await self.channel_layer.group_send(group_name(self.live.id), {"type": "run.events", "events": events})
+        except LayerUnavailable:
+            await self.degraded()
+
+    async def degraded(self):
+        """Say once that group features are paused; the stream to this browser goes on."""
+        if not self.said_degraded:
+            self.said_degraded = True
+            await self.send_json({"type": "degraded", "message": "Redis does not answer: watchers and the "
+                                  "classroom are paused; this run goes on. They resume when Redis is back."})
 
     async def status(self, state):
         await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})

@@ -78,3 +78,68 @@ def test_a_locked_database_does_not_stop_the_stream_and_every_event_is_saved_lat
                 break
             time.sleep(0.5)
         assert saved == streamed
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis of the test's own, so that it can be killed and brought back."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = servers.free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+
+    class Redis:
+        url = f"redis://127.0.0.1:{port}/0"
+
+        def start(self):
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            servers.wait_for_port(port)
+
+        def kill(self):
+            self.proc.kill()
+            self.proc.wait()
+
+    redis = Redis()
+    redis.start()
+    yield redis
+    if redis.proc.poll() is None:
+        redis.kill()
+
+
+def test_redis_going_away_degrades_the_classroom_but_not_the_run(server_db, private_redis):
+    code, key = servers.create_room(server_db)
+    with servers.daphne(server_db, REDIS_URL=private_redis.url) as server, \
+            connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=ORIGIN) as ws:
+        ws.send(json.dumps({"type": "room.host", "room": code, "key": key}))
+        assert receive_until(ws, lambda m: m["type"] == "room.joined")
+        ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 12}}))
+        got = receive_until(ws, lambda m: m["type"] == "status")
+        run, streamed = got[0]["run"], events_of(got)
+
+        private_redis.kill()
+        ws.send(json.dumps({"type": "play", "speed": 2000}))
+        got = receive_until(ws, lambda m: m.get("state") == "ended")
+        streamed += events_of(got)
+        assert [e["seq"] for e in streamed] == list(range(len(streamed)))  # the run streamed to its browser
+        assert any(m["type"] == "degraded" for m in got)
+        assert urllib.request.urlopen(f"{server.url}/").status == 200
+        assert urllib.request.urlopen(f"{server.url}/runs/{run}/").status == 200
+        ws.send(json.dumps({"type": "room.ask", "question": "Next?", "options": ["a", "b"]}))
+        assert receive_until(ws, lambda m: m["type"] == "error")[-1]["code"] == "degraded"
+
+        private_redis.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ws.send(json.dumps({"type": "room.host", "room": code, "key": key}))
+            reply = receive_until(ws, lambda m: m["type"] in ("room.joined", "error"))[-1]
+            if reply["type"] == "room.joined":
+                break
+            time.sleep(1)
+        assert reply["type"] == "room.joined"
+        with connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=ORIGIN) as learner:
+            learner.send(json.dumps({"type": "room.join", "room": code}))
+            state = receive_until(learner, lambda m: m["type"] == "room.state")[-1]
+            assert state["run"] == run

@@ -121,6 +121,10 @@ class Player {
         if (this.autoplay) { this.autoplay = false; this.play(); }
         break;
       }
+      case "degraded":
+        this.announce(msg.message, true);
+        if (this.room) this.room.degraded();
+        break;
       case "resumed":
         this.announce("Reconnected: the run goes on from where this page left it.");
         break;
@@ -140,6 +144,7 @@ class Player {
         break;
       case "error":
         this.announce(`${msg.message}`, true);
+        if (msg.code === "degraded" && this.room) this.room.degraded();
         if (msg.errors) this.showFieldErrors(msg.errors);
         break;
     }

@@ -20,6 +20,14 @@ export class Room {
     player.connect().then(() => this.hello());
   }
 
+  // Redis is away: say so, and knock again every few seconds until the room answers.
+  degraded() {
+    this.panel.dataset.degraded = "true";
+    this.$(".room-status").textContent = "The classroom is degraded: the server cannot reach Redis. Retrying…";
+    clearInterval(this.retry);
+    this.retry = setInterval(() => this.hello(), 3000);
+  }
+
   hello() {
     if (this.host) this.player.send({ type: "room.host", room: this.code, key: this.panel.dataset.key });
     else this.player.send({ type: "room.join", room: this.code, name: this.panel.dataset.name || undefined });
@@ -58,6 +66,8 @@ export class Room {
   onMessage(msg) {
     switch (msg.type) {
       case "room.joined":
+        clearInterval(this.retry);
+        delete this.panel.dataset.degraded;
         this.$(".room-status").textContent = this.host ? `You lead room ${msg.room}.` : `You are in room ${msg.room} as ${msg.name}, following the instructor.`;
         this.panel.dataset.connected = "true";
         break;

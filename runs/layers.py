@@ -1,0 +1,65 @@
+"""A Redis channel layer that outlives Redis.
+
+channels ends every consumer whose channel-layer receive raises, so a Redis restart would cut every
+WebSocket in the process. Here a connection keeps streaming its own run while Redis is away; what needs
+Redis (watchers, classrooms) raises ``LayerUnavailable`` for the consumer to report, and works again
+once Redis answers.
+"""
+import asyncio
+import logging
+
+from channels_redis.core import RedisChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+class LayerUnavailable(Exception):
+    """The channel layer's server does not answer."""
+
+
+class ResilientRedisChannelLayer(RedisChannelLayer):
+    degraded = False
+
+    def _down(self, error):
+        if not self.degraded:
+            log.warning("channel layer unavailable: %s", error)
+        self.degraded = True
+
+    async def receive(self, channel):
+        while True:
+            try:
+                message = await super().receive(channel)
+            except DOWN as e:
+                self._down(e)
+                await asyncio.sleep(1)
+                continue
+            self.degraded = False
+            return message
+
+    async def _guarded(self, call, *args):
+        """One retry: after Redis restarts, each pooled connection fails once before it reconnects."""
+        for attempt in (1, 2):
+            try:
+                result = await call(*args)
+            except DOWN as e:
+                if attempt == 2 or self.degraded:
+                    self._down(e)
+                    raise LayerUnavailable(str(e)) from e
+                continue
+            self.degraded = False
+            return result
+
+    async def send(self, channel, message):
+        return await self._guarded(super().send, channel, message)
+
+    async def group_send(self, group, message):
+        return await self._guarded(super().group_send, group, message)
+
+    async def group_add(self, group, channel):
+        return await self._guarded(super().group_add, group, channel)
+
+    async def group_discard(self, group, channel):
+        return await self._guarded(super().group_discard, group, channel)
