@@ -1,6 +1,8 @@
 """The run protocol over a WebSocket (DESIGN.md): a thin adapter from messages to a LiveRun."""
 import asyncio
+import collections
 import json
+import os
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -12,6 +14,8 @@ from .layers import LayerUnavailable
 from .live import MAX_BATCH, LiveRun
 
 TICK = 0.05  # seconds between batches while playing
+WINDOW = int(os.environ.get("WS_WINDOW_BYTES", 32 * 2**20))  # sent but not acknowledged, per connection
+SLOW_SECONDS = float(os.environ.get("WS_SLOW_SECONDS", 30))  # how long a full window may stay full
 BASE_RATE = 4  # events per second at speed 1
 
 
@@ -26,6 +30,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     said_degraded = False
 
     async def connect(self):
+        self.outstanding = collections.deque()  # (last seq, bytes) of event batches not yet acknowledged
+        self.unacked = 0
         await self.accept()
 
     async def disconnect(self, code):
@@ -89,6 +95,11 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await self.publish(await live.flush())  # a branch shows its change at once
         await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
+    async def on_ack(self, msg):
+        """The browser has drawn everything up to ``seq``: that much leaves the send window."""
+        while self.outstanding and self.outstanding[0][0] <= msg["seq"]:
+            self.unacked -= self.outstanding.popleft()[1]
+
     async def on_play(self, msg):
         live = self.require_run()
         await self.stop_playing()
@@ -149,6 +160,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         rate = BASE_RATE * speed
         count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
         while not live.ended and not live.waiting and not halt.is_set():
+            if self.unacked > WINDOW and not await self.window_opens(halt):
+                return
             await self.publish(await live.take(count))
             try:
                 await asyncio.wait_for(halt.wait(), count / rate)
@@ -156,6 +169,19 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
                 pass
         if live.ended or live.waiting:
             await self.status("ended" if live.ended else "waiting")
+
+    async def window_opens(self, halt):
+        """Wait for a client that does not keep up; past SLOW_SECONDS, let it go so its buffers are freed."""
+        waited = 0.0
+        while self.unacked > WINDOW and not halt.is_set():
+            if waited >= SLOW_SECONDS:
+                await self.send_json({"type": "error", "code": "slow_client", "message":
+                                      "This connection stopped reading; the run is saved: reload to replay it."})
+                await self.close(code=4008)
+                return False
+            await asyncio.sleep(0.1)
+            waited += 0.1
+        return not halt.is_set()
 
     async def stop_playing(self):
         task, self.player = self.player, None
@@ -167,7 +193,10 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         """Send a batch to this browser and to everyone watching the run (when the channel layer answers)."""
         if not events:
             return
-        await self.send_json({"type": "events", "events": events})
+        text = json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+        self.outstanding.append((events[-1]["seq"], len(text)))
+        self.unacked += len(text)
+        await self.send(text_data=text)
         try:
             await self.channel_layer.group_send(group_name(self.live.id), {"type": "run.events", "events": events})
         except LayerUnavailable:

@@ -60,6 +60,9 @@ def parse(text=None, data=None):
     if kind == "play":
         _only(msg, "speed")
         return {"type": kind, "speed": _number(msg, "speed", *SPEEDS, 1)}
+    if kind == "ack":
+        _only(msg, "seq")
+        return {"type": kind, "seq": _number(msg, "seq", -1, 10**9, 0, whole=True)}
     if kind == "pause":
         _only(msg)
         return {"type": kind}

@@ -130,6 +130,7 @@ class Player {
         break;
       case "events":
         this.receive(msg.events);
+        if (!msg.run && msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
         if (this.follow) this.setCursor(this.events.length);
         else if (this.target && this.target <= this.events.length) this.goTo(this.target);
         if (this.startedAt && msg.events.some((e) => e.kind === "send")) {
