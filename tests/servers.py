@@ -92,3 +92,18 @@ def create_room(database_url, scenario="bully-election"):
                           "print(r.code, r.key)" % scenario], cwd=ROOT, env=server_env(database_url),
                          check=True, capture_output=True, text=True).stdout.split()
     return out[-2], out[-1]
+
+
+def save_run(database_url, scenario, trace):
+    """Store a finished trace as a Run in a server database; returns its id."""
+    code = ("import json, sys; from runs.models import Run, Chunk; t = json.load(sys.stdin); "
+            "r = Run.objects.create(scenario=%r, params=t[0]['params'], seed=t[0]['seed'], status='ended', "
+            "event_count=len(t), summary=t[-1]['summary']); "
+            "[Chunk.objects.create(run=r, start=i, count=len(t[i:i + 2000]), data=Chunk.pack(t[i:i + 2000])) "
+            "for i in range(0, len(t), 2000)]; print(r.id)" % scenario)
+    import json
+
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-v0", "-c", code], cwd=ROOT,
+                         env=server_env(database_url), input=json.dumps(trace), check=True, capture_output=True,
+                         text=True).stdout.split()
+    return out[-1]

@@ -1,6 +1,8 @@
 """The player as an instrument: scrubbing, stepping back, branching, faults by hand, network mode, transcript."""
 import pytest
 
+from tests import servers
+
 pytestmark = pytest.mark.browser
 
 
@@ -144,3 +146,50 @@ def test_a_dropped_connection_resumes_the_run_without_gaps(page, live_daphne):
     seqs = page.evaluate("() => document.querySelector('.player').player.events.map(e => e.seq)")
     assert seqs == list(range(len(seqs)))
     assert "elected" in page.locator(".summary").text_content()
+
+
+def big_trace(events=100_000):
+    """A real engine trace of about ``events`` events: sixteen nodes passing messages round a ring."""
+    from simulations import Node, Param, Scenario
+
+    class Passer(Node):
+        def on_start(self):
+            if self.id == "N0":
+                self.send("N1", "PASS", {"hop": 0})
+
+        def on_message(self, msg):
+            hop = msg.data["hop"] + 1
+            self.set_state(hops=hop)
+            if hop < self.sim.params["hops"]:
+                self.send(f"N{(int(self.id[1:]) + 1) % 16}", "PASS", {"hop": hop})
+
+    class Ring(Scenario):
+        slug = "ring"
+        params = (Param("hops", "int", 10, "", 1, 10**6),)
+
+        def nodes(self, params):
+            return [f"N{i}" for i in range(16)]
+
+        def setup(self, sim, params):
+            return [Passer(n) for n in self.nodes(params)]
+
+    return Ring().run({"hops": events // 3})
+
+
+def test_a_100k_event_run_loads_scrubs_and_zooms(page, live_daphne, server_db):
+    trace = big_trace()
+    assert len(trace) > 99_000
+    run = servers.save_run(server_db, "ring", trace)
+    page.goto(f"{live_daphne.url}/runs/{run}/")
+    page.wait_for_function("() => document.querySelector('.player').player.events.length > 99000", timeout=30000)
+    for position in (50_000, 99_000, 10, 75_000):
+        page.locator(".scrub").fill(str(position))
+        page.wait_for_function(f"() => document.querySelector('.player').dataset.cursor == {position}")
+        assert page.locator(".transcript li[aria-current]").text_content().startswith(f"#{position - 1} ")
+        page.wait_for_function(  # the view follows the cursor: the last arrows drawn are just before it
+            f"() => {{ const s = [...document.querySelectorAll('svg.diagram g.msg')].map(g => +g.dataset.seq);"
+            f" return s.length && Math.max(...s) < {position} && Math.max(...s) > {position - 400}; }}")
+    drawn = page.evaluate("() => document.querySelectorAll('svg.diagram *').length")
+    assert drawn < 5000  # only what is on screen becomes SVG
+    page.click("[data-act=fit]")
+    page.wait_for_function("() => Number(document.querySelector('.diagram-wrap').dataset.zoom) < 0.05")

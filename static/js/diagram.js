@@ -40,6 +40,8 @@ export class Diagram {
     this.rounds = new Map();
     this.lastState = new Map();
     this.violated = new Set();
+    this.maxSpan = 0;
+    this.open = new Set();  // messages with no delivery or loss yet
     this.cursor = 0;
     this.lastDrawn = 0;
     this.nodes = init ? init.nodes : [];
@@ -111,6 +113,7 @@ export class Diagram {
             forged: !!(e.data && e.data.forged), round: e.data && e.data.round, dup: e.dup };
           this.msgs.set(e.msg, m);
           this.msgList.push(m);
+          this.open.add(m);
           if (m.round != null) {
             const r = this.rounds.get(m.round) || { from: row, to: row, s: i };
             r.to = Math.max(r.to, row);
@@ -122,6 +125,8 @@ export class Diagram {
           const m = this.msgs.get(e.msg);
           if (!m) break;
           m.re = row; m.e = i; m.end = e.kind; m.reason = e.reason;
+          this.open.delete(m);
+          this.maxSpan = Math.max(this.maxSpan, row - m.rs);
           if (m.round != null) this.rounds.get(m.round).to = Math.max(this.rounds.get(m.round).to, row);
           break;
         }
@@ -162,8 +167,14 @@ export class Diagram {
     return 0;
   }
 
+  // Keep the newest row in view; done in draw(), once the SVG is tall enough to scroll there.
   follow() {
-    const y = this.rowY(this.headRow());
+    this.wantFollow = true;
+    this.schedule();
+  }
+
+  scrollToHead(headRow) {
+    const y = this.rowY(headRow);
     const top = this.scroller.scrollTop, h = this.scroller.clientHeight;
     const row = ROW * this.zoom;
     if (y + row * 1.5 > top + h || y < top) this.scroller.scrollTop = Math.max(0, y + row * 1.5 - h);
@@ -180,6 +191,10 @@ export class Diagram {
     const height = this.rowY(headRow + 3) + ROW;
     this.svg.setAttribute("width", this.width);
     this.svg.setAttribute("height", height);
+    if (this.wantFollow) {
+      this.wantFollow = false;
+      this.scrollToHead(headRow);
+    }
     for (const b of this.heads.children) b.style.left = `${this.x.get(b.dataset.node) - this.scroller.scrollLeft}px`;
     const top = this.scroller.scrollTop - ROW * 2, bottom = top + this.scroller.clientHeight + ROW * 4;
     const rowTop = Math.max(0, Math.floor((top - TOP) / (ROW * this.zoom)));
@@ -212,8 +227,12 @@ export class Diagram {
       segs.push([from, yNow, alive]);
       for (const [y0, y1, up] of segs) out.push(`<line class="life ${up ? "" : "down"} ${n.group ? "g-" + n.group : ""}" x1="${x}" y1="${y0}" x2="${x}" y2="${y1}"/>`);
     }
-    for (const m of this.msgList) {
-      if (m.s >= c) break;
+    // Both lists are in row order: start where the window starts (less the longest arrow), stop below it.
+    let from = rowTop - this.maxSpan - 2;
+    for (const m of this.open) from = Math.min(from, m.rs);
+    for (let i = firstAtOrAfter(this.msgList, "rs", from); i < this.msgList.length; i++) {
+      const m = this.msgList[i];
+      if (m.s >= c || m.rs > rowBottom) break;
       const done = m.e !== null && m.e < c;
       const r1 = done ? m.re : headRow + 1;
       if (!visible(m.rs, r1) || this.hidden.has(m.src) || this.hidden.has(m.dst)) continue;
@@ -231,8 +250,9 @@ export class Diagram {
         + (done && m.end === "drop" ? `<path class="x" d="M${x1 - 5} ${y1 - 5}l10 10m0 -10l-10 10"/>` : "")
         + (label ? `<text x="${label.x}" y="${label.y}" text-anchor="middle">${esc(m.label)}${m.dup ? " (dup)" : ""}</text>` : "") + "</g>");
     }
-    for (const k of this.marks) {
-      if (k.s >= c) break;
+    for (let i = firstAtOrAfter(this.marks, "row", rowTop); i < this.marks.length; i++) {
+      const k = this.marks[i];
+      if (k.s >= c || k.row > rowBottom) break;
       if (!visible(k.row, k.row) || (k.node && this.hidden.has(k.node))) continue;
       if (k.type === "fault" && !this.showFaults) continue;
       if (this.zoom < 0.45 && (k.type === "state" || k.type === "timer" || k.type === "note")) continue;
@@ -297,6 +317,12 @@ class Labels {
     }
     return null;
   }
+}
+
+function firstAtOrAfter(list, key, value) {
+  let lo = 0, hi = list.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid][key] < value) lo = mid + 1; else hi = mid; }
+  return lo;
 }
 
 function arrowHead(x0, y0, x1, y1) {

@@ -192,7 +192,7 @@ class Player {
     this.$(".position").textContent = `step ${Math.max(n - 1, 0)}/${Math.max(this.events.length - 1, 0)}`;
     this.root.dataset.cursor = n;
     this.diagram.show(n);
-    if (this.follow || this.playing) this.diagram.follow();
+    this.diagram.follow();
     this.renderPanels();
     this.renderTranscript();
     this.renderFlight();
