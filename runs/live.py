@@ -27,6 +27,7 @@ class LiveRun:
         self.injected = []  # live interventions as recorded, for exact re-execution
         self.unsaved = []  # sent or about to be sent, not yet in the database
         self.writer = asyncio.Lock()
+        self.arrow_shown = False
         self.lagging = False  # the database is behind: send without waiting until it catches up
 
     @classmethod
@@ -74,6 +75,18 @@ class LiveRun:
         before = [f for f in parent.all_faults if f.get("seq", 0) < seq or "seq" not in f]
         return await cls.start(parent.scenario, parent.params, parent.seed, before + [{**fault, "seq": seq}],
                                parent=parent.id, branch_seq=seq)
+
+    def until_first_arrow(self, limit=64):
+        """Before the first arrow: how many events up to and including the first send (at most ``limit``)."""
+        if self.arrow_shown:
+            return 1
+        trace = self.sim.trace
+        for i in range(self.sent, self.sent + limit):
+            while i >= len(trace) and self.sim.step():
+                pass
+            if i >= len(trace) or trace[i]["kind"] == "send":
+                return i - self.sent + 1
+        return 1
 
     @property
     def pending(self):
@@ -124,6 +137,7 @@ class LiveRun:
         if not batch:
             return []
         self.sent += len(batch)
+        self.arrow_shown = self.arrow_shown or any(e["kind"] == "send" for e in batch)
         self.unsaved.extend(batch)
         saving = asyncio.ensure_future(self.save())
         if not self.lagging:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.browser
 
 def run_to_end(page):
     page.select_option(".speed", "1000")
-    page.click('[data-act="play"]')
+    page.evaluate("() => { const p = document.querySelector('.player').player; if (!p.playing) p.play(); }")
     page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')",
                            timeout=15000)
 
@@ -17,6 +17,7 @@ def test_run_draws_arrows_and_the_permalink_replays_the_same_run(page, live_daph
     page.goto(f"{live_daphne.url}/s/bully-election/?n=5&seed=2")
     page.click("#run")
     page.wait_for_selector(".head[data-node='P5']")
+    page.wait_for_selector("svg.diagram g.msg")  # Run plays at once: arrows appear without pressing Play
     run_to_end(page)
     assert page.locator("svg.diagram g.msg").count() > 0
     assert page.locator(".invariants li.ok").count() == 2
@@ -29,12 +30,14 @@ def test_run_draws_arrows_and_the_permalink_replays_the_same_run(page, live_daph
     page.goto(live_daphne.url + permalink)
     page.wait_for_function("() => document.querySelector('.player').dataset.cursor >= 1")
     page.keyboard.press("End")
+    page.wait_for_function("() => { const p = document.querySelector('.player'); return p.dataset.cursor == p.player.events.length; }")
     assert page.locator(".transcript li").all_text_contents()[-len(transcript):] == transcript
     assert "elected" in page.locator(".summary").text_content()
 
 
 def test_crashing_a_node_mid_run_is_drawn_and_recorded(page, live_daphne):
     page.goto(f"{live_daphne.url}/s/bully-election/?n=5")
+    page.uncheck("#autoplay")
     page.click("#run")
     page.wait_for_selector(".head[data-node='P4']")
     page.click('[data-act="step"]')
@@ -64,7 +67,7 @@ def test_stepping_back_and_keyboard_work_without_the_server(page, live_daphne):
     page.locator(".diagram-wrap").focus()
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
-    assert int(page.evaluate("() => document.querySelector('.player').dataset.cursor")) == total - 2
+    page.wait_for_function(f"() => document.querySelector('.player').dataset.cursor == {total - 2}")
     page.keyboard.press("Home")
-    assert page.evaluate("() => document.querySelector('.player').dataset.cursor") == "1"
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor == 1")
     page.wait_for_function("() => document.querySelectorAll('svg.diagram g.msg').length === 0")

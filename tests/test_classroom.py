@@ -34,6 +34,7 @@ def test_learners_see_the_instructors_run_steps_and_questions(browser, live_daph
         learners.append(page)
     teacher.wait_for_function("() => document.querySelector('.room-count').textContent.startsWith('2 learners')")
 
+    teacher.uncheck("#autoplay")
     teacher.click("#run")
     teacher.wait_for_selector(".head[data-node='P5']")
     for _ in range(6):

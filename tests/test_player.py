@@ -12,6 +12,7 @@ def cursor(page):
 
 def start(page, url, steps=0):
     page.goto(url)
+    page.uncheck("#autoplay")
     page.click("#run")
     page.wait_for_selector(".diagram-wrap.has-run")
     for _ in range(steps):
@@ -22,7 +23,7 @@ def start(page, url, steps=0):
 
 def play_to_end(page):
     page.select_option(".speed", "1000")
-    page.click('[data-act="play"]')
+    page.evaluate("() => { const p = document.querySelector('.player').player; if (!p.playing) p.play(); }")
     page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')")
 
 
@@ -36,9 +37,9 @@ def test_scrubbing_redraws_the_past_and_the_transcript_follows(page, live_daphne
     assert current.startswith("#9 ")
     assert "watching" in page.locator(".invariants").text_content()  # not yet judged at step 9
     page.click('[data-act="back"]')
-    assert cursor(page) == 9
+    page.wait_for_function("() => document.querySelector('.player').dataset.cursor == 9")
     page.keyboard.press("End")
-    assert cursor(page) == total
+    page.wait_for_function(f"() => document.querySelector('.player').dataset.cursor == {total}")
 
 
 def test_clicking_an_arrow_shows_the_message_and_its_fate(page, live_daphne):
@@ -108,9 +109,9 @@ def test_you_are_the_network_picks_what_arrives(page, live_daphne):
     page.click("text=Faults by hand")
     page.check(".hold")
     page.wait_for_selector(".flight-panel:not([hidden])")
-    page.click('[data-act="play"]')
+    page.evaluate("() => { const p = document.querySelector('.player').player; if (!p.playing) p.play(); }")
     page.wait_for_function("() => document.querySelector('.announce').textContent.includes('pick the next message')")
-    pick = page.locator(".flight [data-msg-act=deliver]").last
+    pick = page.locator(".flight-list [data-msg-act=deliver]").last
     msg = pick.get_attribute("data-msg")
     pick.click()
     page.wait_for_selector("svg.diagram g.msg:not(.flight):not(.lost)")

@@ -1,4 +1,5 @@
 """The Two Generals: no finite chain of acknowledgements over a lossy channel makes attack safe."""
+import math
 import random
 from ..engine import Node
 from ..params import Param
@@ -44,6 +45,15 @@ class General(Node):
 
     def will_attack(self):
         return self.addressed_to_me() <= self.received
+
+
+def first_loss(rng, lost):
+    """The index of the first lost message of an endless chain: geometric, drawn with one random number."""
+    if lost <= 0:
+        return math.inf
+    if lost >= 1:
+        return 1
+    return 1 + math.floor(math.log(1 - rng.random()) / math.log(1 - lost))
 
 
 class TwoGenerals(Scenario):
@@ -116,8 +126,9 @@ class TwoGenerals(Scenario):
         """Outcome frequencies over many seeded chains, to set beside the exact odds."""
         rng = random.Random(seed)
         counts = {"coordinated": 0, "lone_attack": 0, "both_retreat": 0}
-        r, k, p = params["rounds"], params["messengers"], params["loss"]
+        r, lost = params["rounds"], params["loss"] ** params["messengers"]  # all k messengers of one message
         for _ in range(trials):
-            broken = next((i for i in range(1, r + 1) if all(rng.random() < p for _ in range(k))), None)
+            broken = first_loss(rng, lost)
+            broken = broken if broken <= r else None
             counts["coordinated" if broken is None else "lone_attack" if broken == r else "both_retreat"] += 1
         return {"trials": trials, **{key: value / trials for key, value in counts.items()}}

@@ -97,6 +97,8 @@ class Player {
       try { faults = JSON.parse(text); } catch { return this.announce("The fault script is not valid JSON.", true); }
     }
     const seed = Number(data.get("seed") || 0);
+    const autoplay = document.getElementById("autoplay");
+    if (!autoplay || autoplay.checked) this.autoplay = true;
     this.startedAt = performance.now();
     await this.connect();
     this.send({ type: "start", scenario: this.root.dataset.scenario, params, seed, faults });
@@ -164,6 +166,7 @@ class Player {
   }
 
   begin() {
+    this.holdSeen = false;
     this.events = [];
     this.cursor = 0;
     this.ended = false;
@@ -178,6 +181,7 @@ class Player {
       if (e.kind === "init") this.diagram.reset(e);
       this.events.push(e);
       this.diagram.append([e]);
+      if (e.kind === "fault" && e.fault.action === "hold") this.holdSeen = true;
       if (e.kind === "end") this.ended = true;
     }
     this.scrub.max = this.events.length;
@@ -189,14 +193,21 @@ class Player {
     n = Math.max(Math.min(this.events.length, 1), Math.min(n, this.events.length));
     this.cursor = n;
     this.scrub.value = n;
-    this.$(".position").textContent = `step ${Math.max(n - 1, 0)}/${Math.max(this.events.length - 1, 0)}`;
-    this.root.dataset.cursor = n;
     this.diagram.show(n);
     this.diagram.follow();
+    if (this.onCursor) this.onCursor(n);
+    if (!this.painting) this.painting = requestAnimationFrame(() => this.paint());
+  }
+
+  // Panels and transcript follow the cursor once per frame, however fast it moves (scrubbing, fast play).
+  paint() {
+    this.painting = null;
+    const n = this.cursor;
+    this.$(".position").textContent = `step ${Math.max(n - 1, 0)}/${Math.max(this.events.length - 1, 0)}`;
     this.renderPanels();
     this.renderTranscript();
-    this.renderFlight();
-    if (this.onCursor) this.onCursor(n);
+    if (this.holdSeen) this.renderFlight();
+    this.root.dataset.cursor = n;
   }
 
   atHead() { return this.cursor >= this.events.length; }
@@ -325,8 +336,8 @@ class Player {
     panel.hidden = !held;
     this.$(".hold").checked = held;
     if (!held) return;
-    this.$(".flight").innerHTML = [...open.values()].map((e) => `<li>${esc(e.src)} &rarr; ${esc(e.dst)} <b>${esc(e.label)}</b>
-      <button type="button" data-msg-act="deliver" data-msg="${e.msg}">Deliver</button> <button type="button" data-msg-act="drop" data-msg="${e.msg}">Drop</button></li>`).join("") || "<li class=hint>nothing in flight</li>";
+    setHTML(this.$(".flight-list"), [...open.values()].map((e) => `<li>${esc(e.src)} &rarr; ${esc(e.dst)} <b>${esc(e.label)}</b>
+      <button type="button" data-msg-act="deliver" data-msg="${e.msg}">Deliver</button> <button type="button" data-msg-act="drop" data-msg="${e.msg}">Drop</button></li>`).join("") || "<li class=hint>nothing in flight</li>");
   }
 
   refreshDropChoices() {
@@ -345,15 +356,15 @@ class Player {
   renderPanels() {
     if (!this.events.length) return;
     const { nodes, invariants, summary, log } = foldState(this.events, this.cursor);
-    this.$(".nodes").innerHTML = [...nodes.values()].map((n) => `<li class="${n.alive ? "" : "down"} ${n.group ? "g-" + n.group : ""}">
+    setHTML(this.$(".nodes"), [...nodes.values()].map((n) => `<li class="${n.alive ? "" : "down"} ${n.group ? "g-" + n.group : ""}">
       <button type="button" class="node-toggle" data-node="${esc(n.id)}" aria-label="${n.alive ? "Crash" : "Recover"} ${esc(n.id)}">${esc(n.id)}</button>
       <span class="status">${n.alive ? "" : "crashed"}${n.group ? " " + esc(n.group) : ""}</span>
-      <span class="kv">${Object.entries(n.state).filter(([k]) => k !== "knows").map(([k, v]) => `${esc(k)}: <b>${esc(fmt(v))}</b>`).join(" · ")}</span></li>`).join("");
-    this.$(".invariants").innerHTML = [...invariants.values()].map((i) => {
+      <span class="kv">${Object.entries(n.state).filter(([k]) => k !== "knows").map(([k, v]) => `${esc(k)}: <b>${esc(fmt(v))}</b>`).join(" · ")}</span></li>`).join(""));
+    setHTML(this.$(".invariants"), [...invariants.values()].map((i) => {
       const cls = i.ok === false ? "bad" : i.ok ? "ok" : "pending";
       const word = i.ok === false ? `FAILED at <a href="#" data-seq="${i.seq}">#${i.seq}</a>` : i.ok ? "held" : "watching";
       return `<li class="${cls}"><span class="inv-name">${esc(i.name)}</span> <span class="inv-state">${word}</span><small>${esc(i.ok === false ? i.detail : i.text)}</small></li>`;
-    }).join("");
+    }).join(""));
     this.renderSummary(summary);
     this.renderMatrix(nodes);
     const panel = this.$(".log-panel");
@@ -404,8 +415,7 @@ class Player {
     }
     ol.innerHTML = lines.join("");
     ol.start = from + 1;
-    const last = ol.lastElementChild;
-    if (last) ol.scrollTop = last.offsetTop - ol.clientHeight + last.offsetHeight + 8;
+    ol.scrollTop = ol.scrollHeight;
   }
 
   announce(text, error = false) {
@@ -498,6 +508,11 @@ class Player {
     s.selectedIndex = Math.max(0, Math.min(s.options.length - 1, s.selectedIndex + d));
     s.dispatchEvent(new Event("change"));
   }
+}
+
+// Replace an element's content only when it changed: keeps focus, selection and buttons under the pointer.
+function setHTML(el, html) {
+  if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
 }
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
