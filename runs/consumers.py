@@ -14,6 +14,7 @@ from .layers import LayerUnavailable
 from .live import MAX_BATCH, LiveRun
 
 TICK = 0.05  # seconds between batches while playing
+SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
 WINDOW = int(os.environ.get("WS_WINDOW_BYTES", 32 * 2**20))  # sent but not acknowledged, per connection
 SLOW_SECONDS = float(os.environ.get("WS_SLOW_SECONDS", 30))  # how long a full window may stay full
 BASE_RATE = 4  # events per second at speed 1
@@ -120,7 +121,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def on_inject(self, msg):
         live = self.require_run()
         try:
-            live.inject(msg["fault"])
+            await live.inject(msg["fault"])
         except ValueError as e:
             raise protocol.ProtocolError("bad_fault", str(e)) from None
         await self.publish(await live.flush())
@@ -161,16 +162,20 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
         loop = asyncio.get_running_loop()
         due = loop.time()
-        await self.publish(await live.take(max(count, live.until_first_arrow())))  # no waiting for an arrow
-        while not live.ended and not live.waiting and not halt.is_set():
-            due += count / rate  # paced against the clock, so the speed asked for is the speed shown
-            try:
-                await asyncio.wait_for(halt.wait(), max(0.0, due - loop.time()))
-            except TimeoutError:
-                pass
-            if halt.is_set() or (self.unacked > WINDOW and not await self.window_opens(halt)):
-                return
-            await self.publish(await live.take(count))
+        live.ahead = min(MAX_BATCH, max(count, int(rate * SAVE_AHEAD)))
+        try:
+            await self.publish(await live.take(max(count, live.until_first_arrow())))  # no waiting for an arrow
+            while not live.ended and not live.waiting and not halt.is_set():
+                due += count / rate  # paced against the clock, so the speed asked for is the speed shown
+                try:
+                    await asyncio.wait_for(halt.wait(), max(0.0, due - loop.time()))
+                except TimeoutError:
+                    pass
+                if halt.is_set() or (self.unacked > WINDOW and not await self.window_opens(halt)):
+                    return
+                await self.publish(await live.take(count))
+        finally:
+            live.ahead = 1
         if live.ended or live.waiting:
             await self.status("ended" if live.ended else "waiting")
 

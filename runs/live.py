@@ -17,13 +17,22 @@ log = logging.getLogger(__name__)
 
 
 class LiveRun:
-    """Owns one Simulation; hands out its trace in batches, saving each before it leaves."""
+    """Owns one Simulation; hands out its trace in batches, saving each before it leaves.
 
-    def __init__(self, run_id, sim, token=None):
+    While playing, the engine runs (and saves) up to ``ahead`` events beyond what the browser has, so
+    the database sees one write every couple of seconds instead of one per batch; an intervention then
+    rewinds the engine to the browser's step by re-executing (it is deterministic) and drops what was
+    saved beyond it.
+    """
+
+    def __init__(self, run_id, scenario, params, seed, faults, token=None):
         self.id = run_id
-        self.sim = sim
+        self.scenario, self.params, self.seed, self.faults = scenario, params, seed, faults
+        self.sim = scenario.simulate(params, seed, faults)
         self.token = token
-        self.sent = 0  # trace events already saved and sent
+        self.sent = 0  # events handed to the browser
+        self.saved = 0  # events queued for the database (always >= sent)
+        self.ahead = 1  # how far the engine may run ahead of the browser, in events
         self.injected = []  # live interventions as recorded, for exact re-execution
         self.unsaved = []  # sent or about to be sent, not yet in the database
         self.writer = asyncio.Lock()
@@ -36,7 +45,7 @@ class LiveRun:
         scenario = simulations.get(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
         run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq)
-        return cls(run.id, scenario.simulate(params, seed, faults), run.owner_key)
+        return cls(run.id, scenario, params, seed, faults, run.owner_key)
 
     @classmethod
     async def resume(cls, run_id, token):
@@ -48,10 +57,11 @@ class LiveRun:
         if not token or not secrets.compare_digest(run.owner_key, token):
             raise PermissionError("only the browser that started a run can resume it")
         scenario = simulations.get(run.scenario)
-        live = cls(run.id, scenario.simulate(run.params, run.seed, run.all_faults), run.owner_key)
+        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key)
         live.injected = list(run.interventions)
+        live.sim = scenario.simulate(run.params, run.seed, run.all_faults)
         live.sim.advance(run.event_count - len(live.sim.trace))
-        live.sent = min(run.event_count, len(live.sim.trace))
+        live.sent = live.saved = min(run.event_count, len(live.sim.trace))
         await store.aset_status(run.id, run.Status.RUNNING)
         return live
 
@@ -107,13 +117,15 @@ class LiveRun:
         """The seq of the last event sent, -1 before any."""
         return self.sent - 1
 
-    def inject(self, raw_fault):
-        """Apply a learner's intervention now; raises ValueError when it does not fit this run."""
-        if self.sim.ended:
+    async def inject(self, raw_fault):
+        """Apply a learner's intervention at the step the browser shows; raises ValueError when it does
+        not fit this run."""
+        if self.sim.ended and self.sent == len(self.sim.trace):
             raise ValueError("the run has ended")
         fault = validate_fault(raw_fault, list(self.sim.nodes))
         if "at" in fault or "seq" in fault:
             raise ValueError("a live intervention applies now: leave out at and seq")
+        await self.rewind()
         msg = fault.get("match", {}).get("msg")
         if msg is not None and msg not in self.sim.network.in_flight:
             raise ValueError(f"message {msg} is not in flight any more")
@@ -121,24 +133,49 @@ class LiveRun:
         self.injected.append(fault)
         return fault
 
+    async def rewind(self):
+        """Bring the engine back to the browser's step: re-execute to the first step boundary from there
+        (the same events, by determinism) and forget what was saved beyond it."""
+        if len(self.sim.trace) == self.sent:
+            return
+        sim = self.scenario.simulate(self.params, self.seed, self.faults + self.injected)
+        sim.advance(self.sent - len(sim.trace))
+        keep = len(sim.trace)
+        async with self.writer:
+            self.unsaved = [e for e in self.unsaved if e["seq"] < keep]
+            if self.saved > keep:
+                await store.atruncate(self.id, keep)
+            self.saved = min(self.saved, keep)
+        self.sim = sim
+
     async def take(self, count):
         """The next ``count`` events (fewer at the end), saved before they are returned."""
-        count = min(count, MAX_BATCH)
-        self.sim.advance(self.sent + count - len(self.sim.trace))
-        return await self.flush(self.sent + count)
+        end = self.sent + min(count, MAX_BATCH)
+        if end > self.saved:
+            self.sim.advance(max(end, self.sent + self.ahead) - len(self.sim.trace))
+            await self.persist(len(self.sim.trace))
+        return self.hand_out(end)
 
-    async def flush(self, upto=None):
-        """Save and return whatever the engine has produced beyond what was sent (up to ``upto``).
+    async def flush(self):
+        """Everything the engine has produced beyond what was sent: after an intervention, shown at once."""
+        await self.persist(len(self.sim.trace))
+        return self.hand_out(len(self.sim.trace))
 
-        Saved before it is returned, so a browser never holds an event the database lacks; but when the
-        database is locked or down, the stream goes on after SAVE_WAIT and the writer catches up later.
-        """
+    def hand_out(self, upto):
         batch = self.sim.trace[self.sent:upto]
-        if not batch:
-            return []
         self.sent += len(batch)
         self.arrow_shown = self.arrow_shown or any(e["kind"] == "send" for e in batch)
-        self.unsaved.extend(batch)
+        return batch
+
+    async def persist(self, upto):
+        """Queue events up to ``upto`` for the database and wait for them, so a browser never holds an
+        event the database lacks; when the database is locked or down, go on after SAVE_WAIT and let the
+        writer catch up later."""
+        new = self.sim.trace[self.saved:upto]
+        if not new:
+            return
+        self.saved = upto
+        self.unsaved.extend(new)
         saving = asyncio.ensure_future(self.save())
         if not self.lagging:
             try:
@@ -146,7 +183,6 @@ class LiveRun:
             except TimeoutError:
                 self.lagging = True
                 log.warning("run %s: the database is slow; streaming on, saving later", self.id)
-        return batch
 
     async def save(self):
         """Write every unsaved event, one writer at a time, retrying until the database answers."""

@@ -1,5 +1,6 @@
 """Writing runs as they stream, and reading them back."""
 from channels.db import database_sync_to_async
+from django.db import transaction
 
 from .models import Chunk, Run
 
@@ -19,6 +20,31 @@ def append(run_id, events, interventions, summary=None):
     if not events:
         fields.pop("event_count")
     Run.objects.filter(pk=run_id).update(**fields)
+    if summary is not None:
+        compact(run_id)
+
+
+def compact(run_id, size=2000):
+    """Rewrite a finished run's many small chunks as a few large ones: compression works across events."""
+    chunks = list(Chunk.objects.filter(run_id=run_id).order_by("start"))
+    if len(chunks) <= 1:
+        return
+    events = [e for chunk in chunks for e in chunk.events()]
+    with transaction.atomic():
+        Chunk.objects.filter(run_id=run_id).delete()
+        Chunk.objects.bulk_create(Chunk(run_id=run_id, start=i, count=len(events[i:i + size]),
+                                        data=Chunk.pack(events[i:i + size])) for i in range(0, len(events), size))
+
+
+def truncate(run_id, keep):
+    """Forget saved events from seq ``keep`` on (saved ahead, then undone by an intervention)."""
+    Chunk.objects.filter(run_id=run_id, start__gte=keep).delete()
+    for chunk in Chunk.objects.filter(run_id=run_id, start__lt=keep):
+        if chunk.start + chunk.count > keep:
+            events = chunk.events()[:keep - chunk.start]
+            chunk.count, chunk.data = len(events), Chunk.pack(events)
+            chunk.save()
+    Run.objects.filter(pk=run_id).update(event_count=keep)
 
 
 def get_run(run_id):
@@ -41,4 +67,5 @@ acreate_run = database_sync_to_async(create_run)
 aappend = database_sync_to_async(append)
 aevents_from = database_sync_to_async(events_from)
 aget_run = database_sync_to_async(get_run)
+atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
