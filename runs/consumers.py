@@ -229,10 +229,15 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         return await super().dispatch(message)
 
     async def run_events(self, message):
-        await self.forward(message["events"])
+        """A batch the owner sent. It may start before what this watcher has: the saved events it caught up
+        on run ahead of the owner, and an intervention can replace them; so the batch says where it starts."""
+        events = message["events"]
+        if events and events[0]["seq"] <= self.watched_to <= events[-1]["seq"] + 1:
+            self.watched_to = events[-1]["seq"] + 1
+            await self.send_json({"type": "events", "events": events, "run": self.watching, "from": events[0]["seq"]})
 
     async def forward(self, events):
-        """Pass on events a watcher has not seen yet, in order, without duplicates."""
+        """Catch a new watcher up on what is saved, from where it asked."""
         fresh = [e for e in events if e["seq"] >= self.watched_to]
         if fresh and fresh[0]["seq"] == self.watched_to:
             self.watched_to = fresh[-1]["seq"] + 1

@@ -131,6 +131,7 @@ class Player {
         this.announce("Reconnected: the run goes on from where this page left it.");
         break;
       case "events":
+        if (msg.from !== undefined && msg.from < this.events.length) this.truncate(msg.from);
         this.receive(msg.events);
         if (!msg.run && msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
         if (this.follow) this.setCursor(this.events.length);
@@ -173,6 +174,15 @@ class Player {
     this.follow = true;
     this.diagram.reset(null);
     this.$(".transcript").innerHTML = "";
+  }
+
+  // Forget events from seq n on: a watcher's catch-up ran ahead of the owner, who has since changed the run.
+  truncate(n) {
+    const kept = this.events.slice(0, n);
+    this.events = [];
+    this.diagram.reset(null);
+    this.receive(kept);
+    if (this.target == null) this.cursor = Math.min(this.cursor, kept.length);
   }
 
   receive(events) {
