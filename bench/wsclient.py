@@ -1,0 +1,44 @@
+"""A small asyncio client of the run protocol (DESIGN.md), for the figures that drive daphne over real sockets.
+
+Like the player (static/js/player.js), it acknowledges every batch of its own run's events with
+``{"type": "ack", "seq": last}`` as it reads it (``receive``), so the server's send window behaves as it
+does with a browser; batches a watcher receives (they carry ``run``) are not acknowledged."""
+import asyncio
+import json
+
+from websockets.asyncio.client import connect as ws_connect
+
+from .common import ORIGIN
+
+
+def connect(url, **kwargs):
+    return ws_connect(url, origin=ORIGIN, max_size=None, compression=None, open_timeout=30,
+                      ping_interval=None, close_timeout=2, **kwargs)
+
+
+async def send(ws, **msg):
+    await ws.send(json.dumps(msg, separators=(",", ":")))
+
+
+async def receive(ws, timeout=None, ack=True):
+    raw = await (asyncio.wait_for(ws.recv(), timeout) if timeout else ws.recv())
+    msg = json.loads(raw)
+    if ack and msg.get("type") == "events" and msg.get("events") and "run" not in msg:
+        await send(ws, type="ack", seq=msg["events"][-1]["seq"])
+    return msg
+
+
+async def start(ws, scenario, params, seed=0, timeout=30):
+    """Start a run; return (run id, events received with the start)."""
+    await send(ws, type="start", scenario=scenario, params=params, seed=seed)
+    run, events = None, []
+    while True:
+        msg = await receive(ws, timeout)
+        if msg["type"] == "started":
+            run = msg["run"]
+        elif msg["type"] == "events":
+            events += msg["events"]
+        elif msg["type"] == "status":
+            return run, events
+        elif msg["type"] == "error":
+            raise RuntimeError(f"{msg['code']}: {msg['message']}")
