@@ -78,8 +78,9 @@ class Chunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "start"], name="chunk_unique_start")]
 
     @staticmethod
-    def pack(events):
-        return zlib.compress(json.dumps(events, separators=(",", ":")).encode(), 6)
+    def pack(events, level=1):
+        """Fast while a run streams; the finished run is compacted at a higher level."""
+        return zlib.compress(json.dumps(events, separators=(",", ":")).encode(), level)
 
     def events(self):
         return json.loads(zlib.decompress(bytes(self.data)))

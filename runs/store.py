@@ -33,7 +33,7 @@ def compact(run_id, size=2000):
     with transaction.atomic():
         Chunk.objects.filter(run_id=run_id).delete()
         Chunk.objects.bulk_create(Chunk(run_id=run_id, start=i, count=len(events[i:i + size]),
-                                        data=Chunk.pack(events[i:i + size])) for i in range(0, len(events), size))
+                                        data=Chunk.pack(events[i:i + size], 9)) for i in range(0, len(events), size))
 
 
 def truncate(run_id, keep):

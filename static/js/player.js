@@ -7,7 +7,7 @@ import { Room } from "./room.js";
 import { describe, fmt, foldState } from "./trace.js";
 
 const BASE_RATE = 4; // events per second at 1x, as on the server
-const TRANSCRIPT_WINDOW = 200;
+const TRANSCRIPT_WINDOW = 80; // lines kept in the DOM around the cursor: enough to read back, cheap to redraw
 
 class Player {
   constructor(root) {
