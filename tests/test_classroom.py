@@ -9,6 +9,7 @@ from websockets.sync.client import connect
 from classroom.models import Room
 from config.asgi import application
 from tests import servers
+from tests.wire import receive_until
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
@@ -121,7 +122,4 @@ def test_a_room_spans_two_daphne_processes_through_redis(server_db, tmp_path):
 
 
 def receive_type(ws, kind):
-    while True:
-        msg = json.loads(ws.recv(timeout=10))
-        if msg["type"] == kind:
-            return msg
+    return receive_until(ws, lambda m: m["type"] == kind)[-1]

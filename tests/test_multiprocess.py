@@ -6,28 +6,14 @@ import pytest
 from websockets.sync.client import connect
 
 from tests import servers
+from tests.wire import events_of, receive_until
 
 pytestmark = [pytest.mark.redis,
               pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (the second CI pass)")]
 
 
-def receive_until(ws, predicate):
-    got = []
-    while True:
-        msg = json.loads(ws.recv(timeout=10))
-        got.append(msg)
-        if predicate(msg):
-            return got
 
 
-def events_of(messages, have=None):
-    """Events from messages; a batch with "from" replaces what ``have`` holds from that seq on."""
-    have = [] if have is None else have
-    for m in messages:
-        if m["type"] == "events":
-            del have[m.get("from", len(have)):]
-            have.extend(m["events"])
-    return have
 
 
 def ws_url(proc):

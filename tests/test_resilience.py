@@ -9,23 +9,13 @@ import pytest
 from websockets.sync.client import connect
 
 from tests import servers
+from tests.wire import events_of, receive_until
 
 ORIGIN = {"origin": "http://127.0.0.1"}
 
 
-def receive_until(ws, predicate, timeout=30):
-    got = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = json.loads(ws.recv(timeout=timeout))
-        got.append(msg)
-        if predicate(msg):
-            return got
-    raise AssertionError("never arrived")
 
 
-def events_of(messages):
-    return [e for m in messages if m["type"] == "events" for e in m["events"]]
 
 
 class DatabaseLock:
