@@ -36,6 +36,16 @@ def compact(run_id, size=2000):
                                         data=Chunk.pack(events[i:i + size], 9)) for i in range(0, len(events), size))
 
 
+def save_trace(scenario, params, seed, faults):
+    """Run a set-up to the end on the spot and save it whole (for comparisons)."""
+    trace = scenario.simulate(params, seed, faults).run()
+    run = Run.objects.create(scenario=scenario.slug, params=params, seed=seed, faults=faults,
+                             status=Run.Status.ENDED, event_count=len(trace), summary=trace[-1]["summary"])
+    Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + 2000]), data=Chunk.pack(trace[i:i + 2000], 9))
+                              for i in range(0, len(trace), 2000))
+    return run
+
+
 def truncate(run_id, keep):
     """Forget saved events from seq ``keep`` on (saved ahead, then undone by an intervention)."""
     Chunk.objects.filter(run_id=run_id, start__gte=keep).delete()

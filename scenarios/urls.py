@@ -7,5 +7,6 @@ urlpatterns = [
     path("s/<slug:slug>/", views.scenario_page, name="scenario"),
     path("s/<slug:slug>/form", views.scenario_form, name="scenario-form"),
     path("s/<slug:slug>/embed", views.scenario_embed, name="scenario-embed"),
+    path("s/<slug:slug>/compare", views.scenario_compare, name="scenario-compare"),
     path("api/scenarios/", views.api_scenarios, name="api-scenarios"),
 ]

@@ -1,6 +1,7 @@
 """The catalog, the scenario pages with their htmx parameter form, and the JSON catalog."""
-from django.http import Http404, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.http import Http404, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
@@ -81,6 +82,29 @@ def scenario_form(request, slug):
     """The parameter form re-rendered for the values given: errors beside fields, node choices following n."""
     scenario = get_scenario(slug)
     return render(request, "scenarios/_form.html", setup_context(request, scenario))
+
+
+@require_GET
+def scenario_compare(request, slug):
+    """Run the set-up twice, once as given and once with ``with=name=value`` changed, and compare them."""
+    from runs.store import save_trace
+
+    scenario = get_scenario(slug)
+    name, _, value = request.GET.get("with", "").partition("=")
+    other = request.GET.copy()
+    other.pop("with", None)
+    if not name or name not in {p.name for p in scenario.params} | {"seed", "faults"}:
+        return HttpResponseBadRequest(f"with= must name a parameter, the seed or the faults of {scenario.title}, "
+                                      "as with=name=value")
+    other[name] = value
+    setups = []
+    for data in (request.GET, other):
+        values, errors = parse_setup(scenario, data)
+        if errors:
+            return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        setups.append(values)
+    ids = [save_trace(scenario, v["params"], v["seed"], v["faults"]).id for v in setups]
+    return redirect(f"{reverse('compare')}?a={ids[0]}&b={ids[1]}")
 
 
 @require_GET

@@ -141,3 +141,22 @@ def test_shipped_presets_teach_what_they_say():
     assert violations("token-ring", "false-loss-no-generations") == ["mutual_exclusion"]
     summary = simulations.get("bully-election").run({"n": 8, "crashed": "P8"})[-1]["summary"]
     assert summary["messages_sent"] == 54
+
+
+def test_compare_a_setup_with_one_thing_changed(client):
+    resp = client.get("/s/choreography-vs-orchestration/compare?mode=choreography&fault=lost_event&seed=4"
+                      "&with=mode=orchestration")
+    assert resp.status_code == 302 and resp.url.startswith("/compare/?a=")
+    a, b = (Run.objects.get(pk=p.split("=")[1]) for p in resp.url.split("?")[1].split("&"))
+    assert (a.params["mode"], b.params["mode"]) == ("choreography", "orchestration")
+    assert a.seed == b.seed == 4 and a.summary["stuck"] == 1 and b.summary["stuck"] == 0
+    html = client.get("/s/choreography-vs-orchestration/?fault=lost_event").content.decode()
+    assert 'value="mode=orchestration"' in html
+
+
+def test_compare_with_and_without_a_fault(client):
+    resp = client.get('/s/bully-election/compare?n=5&faults=[{"action":"crash","node":"P4","at":1}]&with=faults=[]')
+    a, b = (Run.objects.get(pk=p.split("=")[1]) for p in resp.url.split("?")[1].split("&"))
+    assert a.faults and not b.faults and a.summary["elected"] == "P3" and b.summary["elected"] == "P4"
+    assert client.get("/s/bully-election/compare?n=5&with=colour=red").status_code == 400
+    assert client.get("/s/bully-election/compare?n=5&with=n=99").status_code == 400
