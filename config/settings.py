@@ -35,12 +35,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -101,6 +103,22 @@ if not DEBUG and env_bool("HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for subdomains and the preload list commit every host under the domain to HTTPS for a year:
+    # the operator's decision (HSTS_INCLUDE_SUBDOMAINS=true, HSTS_PRELOAD=true), not the app's.
+    "security.W005",
+    "security.W021",
+    # SAMEORIGIN, not DENY: the app frames its own pages, and config.security exempts /embed pages,
+    # whose Content-Security-Policy frame-ancestors * lets any site embed a run.
+    "security.W019",
+]
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lifelines"}}
+# Per client address and per minute (0 turns a limit off): pages here, run starts in the consumer.
+RATE_LIMIT_PAGES = int(os.environ.get("RATE_LIMIT_PAGES", 600))
+RATE_LIMIT_RUNS = int(os.environ.get("RATE_LIMIT_RUNS", 120))
 
 LOGGING = {
     "version": 1,

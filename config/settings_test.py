@@ -6,3 +6,4 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 from .settings import *  # noqa: E402,F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (no connection may outlive a test)
+RATE_LIMIT_PAGES = RATE_LIMIT_RUNS = 0  # the suite is one client; the limits have tests of their own

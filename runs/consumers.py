@@ -5,8 +5,10 @@ import json
 import os
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from classroom.consumer import RoomMixin
+from config.security import allow, client_ip
 from simulations.params import ParamError
 
 from . import protocol, store
@@ -59,6 +61,12 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def send_json(self, content):
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
+    def within_rate_limit(self):
+        limit = settings.RATE_LIMIT_RUNS
+        if not allow(f"runs:{client_ip(scope=self.scope)}", limit, 60):
+            raise protocol.ProtocolError("rate_limited", f"at most {limit} new runs a minute from one address; "
+                                         "wait a minute, or replay a saved run meanwhile")
+
     def require_run(self):
         if self.live is None:
             raise protocol.ProtocolError("no_run", "start a run first")
@@ -66,6 +74,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
 
     # -- client messages --------------------------------------------------
     async def on_start(self, msg):
+        self.within_rate_limit()
         try:
             live = await LiveRun.start(msg["scenario"], msg["params"], msg["seed"], msg["faults"])
         except KeyError:
@@ -76,6 +85,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
 
     async def on_branch(self, msg):
         """Scrubbed back and changed something: a new run that shares the past and differs from there on."""
+        self.within_rate_limit()
         try:
             live = await LiveRun.branch(msg["run"], msg["seq"], msg["fault"])
         except LookupError as e:
@@ -147,6 +157,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
 
     async def on_watch(self, msg):
         """Follow a run streamed by another connection (possibly on another server) from seq ``from``."""
+        if await store.aget_run(msg["run"]) is None:
+            raise protocol.ProtocolError("unknown_run", f"no run {msg['run']}")
         if self.watching:
             await self.channel_layer.group_discard(group_name(self.watching), self.channel_name)
         self.watching, self.watched_to = msg["run"], msg["from"]

@@ -45,7 +45,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             try:
                 result = await call(*args)
             except DOWN as e:
-                if attempt == 2 or self.degraded:
+                if attempt == 2:
                     self._down(e)
                     raise LayerUnavailable(str(e)) from e
                 continue

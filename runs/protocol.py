@@ -6,6 +6,7 @@ MAX_FRAME = 64 * 1024
 MAX_STEP = 10_000
 SPEEDS = (0.1, 100_000)
 MAX_SEED = 2**53
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # run ids, owner tokens, room keys: URL-safe ASCII only
 
 
 class ProtocolError(Exception):
@@ -24,6 +25,19 @@ def _number(msg, key, lo, hi, default, whole=False):
     if not lo <= value <= hi:
         raise ProtocolError("out_of_bounds", f"{key} must be from {lo} to {hi}")
     return int(value) if whole else value
+
+
+def _run_id(msg):
+    run = msg.get("run")
+    if not isinstance(run, str) or not TOKEN.fullmatch(run) or len(run) > 32:
+        raise ProtocolError("bad_field", "run must be a run id (letters, digits, - and _)")
+
+
+def _token(msg, key):
+    value = msg.get(key)
+    if not isinstance(value, str) or not TOKEN.fullmatch(value):
+        raise ProtocolError("bad_field", f"{key} must be the token this server gave (letters, digits, - and _)")
+    return value
 
 
 def _only(msg, *keys):
@@ -76,22 +90,19 @@ def parse(text=None, data=None):
         return {"type": kind, "fault": msg["fault"]}
     if kind == "branch":
         _only(msg, "run", "seq", "fault")
-        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
-            raise ProtocolError("bad_field", "run must be a run id")
+        _run_id(msg)
         if not isinstance(msg.get("fault"), dict):
             raise ProtocolError("bad_fault", "fault must be an object")
         return {"type": kind, "run": msg["run"], "seq": _number(msg, "seq", 1, 10**9, 1, whole=True),
                 "fault": msg["fault"]}
     if kind == "resume":
         _only(msg, "run", "token", "from")
-        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
-            raise ProtocolError("bad_field", "run must be a run id")
-        return {"type": kind, "run": msg["run"], "token": _text(msg, "token", 64),
+        _run_id(msg)
+        return {"type": kind, "run": msg["run"], "token": _token(msg, "token"),
                 "from": _number(msg, "from", 0, 10**9, 0, whole=True)}
     if kind == "watch":
         _only(msg, "run", "from")
-        if not isinstance(msg.get("run"), str) or len(msg["run"]) > 32:
-            raise ProtocolError("bad_field", "run must be a run id")
+        _run_id(msg)
         return {"type": kind, "run": msg["run"], "from": _number(msg, "from", 0, 10**9, 0, whole=True)}
     if kind.startswith("room."):
         return parse_room(msg)
@@ -121,7 +132,7 @@ def parse_room(msg):
             raise ProtocolError("bad_room", "room must be a room code like K7Q2XM")
         out = {"type": kind, "room": room.upper()}
         if kind == "room.host":
-            out["key"] = _text(msg, "key", 64)
+            out["key"] = _token(msg, "key")
         else:
             out["name"] = _text(msg, "name", 40, required=False)
         return out

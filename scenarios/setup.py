@@ -31,7 +31,7 @@ def parse_setup(scenario, data):
             params[p.name] = p.default_for(params)
     seed = 0
     text = (data.get("seed") or "0").strip()
-    if text.isdigit() and int(text) <= MAX_SEED:
+    if text.isascii() and text.isdigit() and int(text) <= MAX_SEED:
         seed = int(text)
     else:
         errors["seed"] = f"must be a whole number from 0 to {MAX_SEED}"
