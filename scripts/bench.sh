@@ -34,4 +34,11 @@ if [ -z "${DATABASE_URL:-}" ] && "$PY" -c "import psycopg; psycopg.connect('$PG_
   export DATABASE_URL="$PG_URL"
 fi
 
-"$PY" -m bench.run "$@"
+"$PY" -m bench.run "$@" || status=$?
+
+# The load test: 500 clients streaming and 50 page loads a second for LOAD_SECONDS (300 by default).
+if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
+  echo "== load test (python -m bench.load; BENCH_SKIP_LOAD=1 skips it)"
+  "$PY" -m bench.load || echo "load test: error (exit $?)"
+fi
+exit "${status:-0}"
