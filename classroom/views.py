@@ -1,8 +1,8 @@
 """Opening and joining a classroom. The instructor's secret lives in their session, never in a URL."""
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-import simulations
 from scenarios.views import get_scenario, setup_context
 
 from .models import Room
@@ -38,13 +38,6 @@ def room_page(request, code):
     context = {"room": room, "instructor": instructor, "scenario": scenario,
                "join_url": request.build_absolute_uri(room.get_absolute_url())}
     if instructor:
-        request.GET = request.GET.copy()
-        from django.http import QueryDict
-
-        request.GET = QueryDict(room.setup)
+        request.GET = QueryDict(room.setup)  # the set-up the room was opened with fills the instructor's form
         context.update(setup_context(request, scenario))
-        context["scenario"] = scenario
     return render(request, "classroom/room.html", context)
-
-
-__all__ = ["join", "open_room", "room_page", "simulations"]

@@ -7,7 +7,6 @@ from django.db import DatabaseError
 
 import simulations
 from simulations.faults import validate_fault
-from simulations.params import ParamError
 
 from . import store
 
@@ -201,5 +200,3 @@ class LiveRun:
                 del self.unsaved[:len(events)]
             self.lagging = False
 
-
-__all__ = ["LiveRun", "ParamError"]

@@ -5,7 +5,7 @@ as JSON (WebSocket, API); both are parsed and bounded by the same ``Param``.
 """
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 

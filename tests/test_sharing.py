@@ -1,10 +1,8 @@
 """Presets, exports, embedding and comparison: what instructors and admins use."""
-import json
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.utils.html import escape
 
 import simulations
 from runs.models import Chunk, Run
