@@ -186,6 +186,10 @@ export class Diagram {
   }
 
   draw() {
+    if (!this.init) {
+      this.svg.innerHTML = "";
+      return;
+    }
     const c = this.cursor;
     const headRow = this.headRow();
     const height = this.rowY(headRow + 3) + ROW;
