@@ -10,12 +10,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, fresh_postgres, wait_for_port
 
 from .common import RESULTS, ROOT
 
@@ -71,19 +69,10 @@ def bench_database(base_url):
     """A migrated database for the server processes of one bench run: a fresh PostgreSQL database when
     ``base_url`` is PostgreSQL (dropped afterwards), else a SQLite file in a temporary folder."""
     if is_postgres(base_url):
-        import psycopg
-
         drop_stale_databases(base_url)
-        name = f"{BENCH_DB_PREFIX}{uuid.uuid4().hex[:8]}"
-        admin = psycopg.connect(base_url, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        url = urlunparse(urlparse(base_url)._replace(path=f"/{name}"))
-        try:
+        with fresh_postgres(base_url, BENCH_DB_PREFIX) as url:
             migrate(url)
             yield url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
     else:
         with tempfile.TemporaryDirectory(prefix="lifelines-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"

@@ -30,23 +30,29 @@ def wait_for_port(port, timeout=20):
 
 
 @contextmanager
+def fresh_postgres(url, prefix):
+    """A new, empty PostgreSQL database on ``url``'s server, dropped afterwards; yields its URL."""
+    import psycopg
+
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(url, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunparse(urlparse(url)._replace(path=f"/{name}"))
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextmanager
 def server_database(tmp_path):
     """A database of its own for server processes: a SQLite file, or a fresh PostgreSQL database when
     DATABASE_URL points at PostgreSQL. Migrated, and dropped afterwards."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        name = f"lifelines_e2e_{uuid.uuid4().hex[:8]}"
-        admin = psycopg.connect(url, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        server_url = urlunparse(urlparse(url)._replace(path=f"/{name}"))
-        try:
+        with fresh_postgres(url, "lifelines_e2e_") as server_url:
             migrate(server_url)
             yield server_url
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
     else:
         server_url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
         migrate(server_url)
