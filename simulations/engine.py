@@ -11,10 +11,11 @@ MAX_TIME = 10_000_000
 
 
 class Message:
-    __slots__ = ("id", "src", "dst", "label", "data", "sent_at", "fate", "arrives", "gone")
+    __slots__ = ("id", "src", "dst", "label", "data", "sent_at", "tag", "fate", "arrives", "gone")
 
-    def __init__(self, id, src, dst, label, data, sent_at):
+    def __init__(self, id, src, dst, label, data, sent_at, tag=None):
         self.id, self.src, self.dst, self.label, self.data, self.sent_at = id, src, dst, label, data, sent_at
+        self.tag = tag  # a short mark drawn on the arrow: a token's generation, an attempt number
         self.fate = None  # a drop reason decided on the way
         self.arrives = None
         self.gone = False
@@ -42,6 +43,7 @@ class Node:
         self.group = group or self.group
         self.alive = True
         self.state = {}
+        self.band = None  # the last band written to the trace for this node
         self.epoch = 0  # bumped by a crash so that old timers never fire
         self.sim = None
 
@@ -49,9 +51,9 @@ class Node:
     def now(self):
         return self.sim.kernel.now
 
-    def send(self, dst, label, data=None, delay=None):
+    def send(self, dst, label, data=None, delay=None, tag=None):
         if self.alive:
-            return self.sim.network.send(self.id, dst, label, data, delay)
+            return self.sim.network.send(self.id, dst, label, data, delay, tag=tag)
 
     def broadcast(self, dsts, label, data=None):
         for dst in dsts:
@@ -67,7 +69,7 @@ class Node:
         new = {**self.state, **changes}
         if new != self.state:
             self.state = new
-            self.sim.emit("state", node=self.id, state=new)
+            self.sim.emit_state(self)
 
     def note(self, text):
         self.sim.emit("note", text=text, node=self.id)
@@ -109,13 +111,15 @@ class Network:
         groups = self.groups
         return groups is not None and groups.get(src, -1) != groups.get(dst, -1)
 
-    def send(self, src, dst, label, data=None, delay=None, dup=None):
+    def send(self, src, dst, label, data=None, delay=None, dup=None, tag=None):
         sim = self.sim
         self.next_id += 1
-        msg = Message(self.next_id, src, dst, label, data, sim.kernel.now)
+        msg = Message(self.next_id, src, dst, label, data, sim.kernel.now, tag)
         event = {"msg": msg.id, "src": src, "dst": dst, "label": label}
         if data is not None:
             event["data"] = data
+        if tag is not None:
+            event["tag"] = tag
         if dup is not None:
             event["dup"] = dup
         sim.emit("send", **event)
@@ -148,7 +152,7 @@ class Network:
             msg.arrives = sim.kernel.now + delay
             sim.kernel.schedule(msg.arrives, self._arrive, msg)
         if duplicate is not None:
-            self.send(src, dst, label, data, delay + duplicate, dup=msg.id)
+            self.send(src, dst, label, data, delay + duplicate, dup=msg.id, tag=tag)
         return msg.id
 
     def _arrive(self, msg):
@@ -207,7 +211,7 @@ class Network:
         if msg is None or msg.arrives is None:
             return False
         msg.gone = True  # the old arrival is void; a fresh copy keeps the id
-        fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at)
+        fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at, msg.tag)
         fresh.fate, fresh.arrives = msg.fate, msg.arrives + by
         self.in_flight[msg.id] = fresh
         self.sim.kernel.schedule(fresh.arrives, self._arrive, fresh)
@@ -263,6 +267,14 @@ class Simulation:
         event.update(fields)
         self.trace.append(event)
         return event
+
+    def emit_state(self, node):
+        """Write a node's state; a ``band`` field rides along only when its band changed."""
+        band = band_of(self.scenario.bands, node.state)
+        if band == node.band:
+            return self.emit("state", node=node.id, state=node.state)
+        node.band = band
+        return self.emit("state", node=node.id, state=node.state, band=band)
 
     def note(self, text, node=None):
         if node is None:
@@ -348,7 +360,8 @@ class Simulation:
                 else:
                     msg = self.network.in_flight[match["msg"]]
                     left = msg.arrives - self.kernel.now if msg.arrives is not None else 0
-                    self.network.send(msg.src, msg.dst, msg.label, msg.data, left + fault.get("by", 1), dup=msg.id)
+                    self.network.send(msg.src, msg.dst, msg.label, msg.data, left + fault.get("by", 1), dup=msg.id,
+                                      tag=msg.tag)
             elif "msg" not in match:
                 self.network.rules.append([fault, match.get("nth", 1)])
 
@@ -434,6 +447,28 @@ class Simulation:
         self.summary = summary
         self.ended = True
         self.emit("end", summary=summary)
+
+
+TONES = ("hold", "busy", "wait", "fault", "fail", "done", "traitor")
+
+
+def band_of(bands, state):
+    """The band a state draws: the first declared key whose value maps to a tone, else None.
+
+    ``bands`` maps state key -> {value: tone or (tone, label)}; without a label a
+    string value labels itself and any other value is labelled by its key.
+    """
+    for key, tones in bands.items():
+        if key not in state:
+            continue
+        value = state[key]
+        for candidate, tone in tones.items():
+            if candidate == value and type(candidate) is type(value):
+                if isinstance(tone, tuple):
+                    return {"label": tone[1], "tone": tone[0]}
+                label = value if isinstance(value, str) else key.replace("_", " ")
+                return {"label": label, "tone": tone}
+    return None
 
 
 def _node_entry(node):

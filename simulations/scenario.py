@@ -27,6 +27,7 @@ class Scenario:
     tick = "one message delay"
     params = ()
     invariants = ()
+    bands = {}  # state key -> {value: tone or (tone, label)}: the coloured band along a lifeline (first key wins)
     max_events = 200_000
     max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
 

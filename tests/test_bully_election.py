@@ -71,3 +71,24 @@ def test_bad_setups_are_refused_with_the_field_named(params, field):
 
 def test_default_crashed_follows_n():
     assert run(n=9)[-1]["summary"]["theory"]["this_is_worst_case"]
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_bands_show_who_elects_who_waits_and_who_ends_up_coordinator():
+    trace = run(n=4)
+    assert bands(trace, "P1") == [("busy", "electing"), ("wait", "waiting"), None]
+    assert bands(trace, "P3") == [("busy", "electing"), ("hold", "coordinator")]
+    assert bands(trace, "P4") == []  # crashed from the start
+
+
+def test_a_live_coordinator_holds_its_band_from_the_start_and_loses_it_to_a_bully():
+    trace = run(n=5, crashed="", detector="P2")
+    assert bands(trace, "P5")[0] == ("hold", "coordinator")
+    comeback = run(n=5, faults=[{"action": "recover", "node": "P5", "at": 15}])
+    assert bands(comeback, "P4") == [("busy", "electing"), ("hold", "coordinator"), None]
+    assert bands(comeback, "P5") == [("hold", "coordinator")]

@@ -254,3 +254,19 @@ def test_runaway_and_invalid_parameter_sets_are_refused(params, field):
 def test_signed_messages_run_where_oral_ones_would_be_too_many():
     s = summary(run(n=10, m=3, mode="sm", traitors="C,L1,L2", strategy="split"))
     assert s["ic1"] and s["ic2"] and s["messages_sent"] <= s["theory"]["sm_messages_at_most"] == 153
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_a_traitor_is_banded_from_the_start_and_loyal_lieutenants_when_they_decide():
+    trace = run(n=4, m=1, traitors="L3", strategy="flip")
+    assert bands(trace, "L3") == [("traitor", "traitor")]  # its own decision never replaces the traitor band
+    assert bands(trace, "L1") == bands(trace, "L2") == [("done", "ATTACK")]
+    assert bands(trace, "C") == []
+    three = run(n=3, m=1, traitors="L2", strategy="flip")
+    assert bands(three, "L1") == [("done", "RETREAT")]
+    assert bands(run(n=4, m=1, traitors="C", strategy="split"), "C") == [("traitor", "traitor")]

@@ -228,3 +228,25 @@ def test_the_trace_is_plain_json():
 def test_out_of_bounds_parameters_are_refused(bad):
     with pytest.raises(ParamError):
         SAGA.run(bad)
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_a_lost_event_leaves_the_choreographed_order_stuck_while_orchestration_completes_it():
+    chor = run(mode="choreography", fault="lost_event")
+    assert bands(chor, "Orders") == [("busy", "pending"), ("fault", "stuck")]
+    orch = run(mode="orchestration", fault="lost_event")
+    assert bands(orch, "Orders") == [("busy", "pending"), ("done", "completed")]
+    retried = [e for e in orch if e["kind"] == "send" and "tag" in e]
+    assert [(e["label"], e["tag"]) for e in retried] == [("Charge", "#2")]
+
+
+def test_compensation_ends_in_a_fail_band_and_a_double_charge_is_banded_on_payment():
+    assert bands(run(mode="orchestration", fault="out_of_stock"), "Orders")[-1] == ("fail", "compensated")
+    trace = run(mode="choreography", fault="consumer_crash", idempotency=False)
+    assert bands(trace, "Payment") == [("fail", "charged twice")]
+    assert [e["tag"] for e in sends(trace, "OrderPlaced", src="Broker")[1:]] == ["#2", "#3"]

@@ -340,3 +340,31 @@ def test_bad_or_runaway_setups_are_refused_with_the_field_named(params, field):
 def test_a_long_policy_is_accepted_once_attempts_are_bounded():
     s = summary(maximum_interval_ms=600_000, initial_interval_ms=60_000, maximum_attempts=3)
     assert s["theory"]["first_retry_delays_ms"][:3] == [60_000, 120_000, 240_000]
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_temporal_bands_running_backoff_and_completed_and_retried_tasks_carry_their_attempt():
+    trace = run(fail_activity="PrepareBeverage", failures=3)
+    assert bands(trace, "Temporal") == [("busy", "Running"), ("wait", "backoff")] * 3 + [
+        ("busy", "Running"), ("done", "Completed")]
+    tasks = [e for e in trace if e["kind"] == "send" and e["label"] == "ActivityTask"
+             and e["data"]["activity"] == "PrepareBeverage"]
+    assert [e.get("tag") for e in tasks] == [None, "#2", "#3", "#4"]
+    assert bands(trace, "Customer") == [("wait", "waiting"), ("done", "coffee ready"), ("done", "Completed")]
+
+
+def test_a_worker_crash_mid_charge_bands_the_double_charge_on_payment():
+    trace = run(crash("Payment", 100, 1000), idempotent=False)
+    assert bands(trace, "Payment") == [("fail", "charged twice")]
+    assert bands(trace, "Temporal")[-1] == ("done", "Completed")
+    assert bands(run(crash("Payment", 100, 1000), idempotent=True), "Payment") == []
+
+
+def test_a_failed_order_ends_in_a_fail_band():
+    trace = run(fail_activity="PrepareBeverage", non_retryable=True)
+    assert bands(trace, "Temporal")[-1] == ("fail", "Failed") and bands(trace, "Customer")[-1] == ("fail", "Failed")

@@ -5,7 +5,7 @@ import pytest
 
 import simulations
 from simulations import Node, Param, ParamError, Scenario
-from simulations.engine import Simulation
+from simulations.engine import TONES, Simulation
 from simulations.faults import validate_faults
 
 
@@ -240,3 +240,100 @@ def test_network_mode_holds_every_message_until_the_learner_picks():
 def test_a_held_run_that_nobody_picks_ends_with_a_note_when_run_to_completion():
     trace = run([{"action": "hold"}], count=1)
     assert trace[-1]["summary"]["stopped"] == "held"
+
+
+class Switch(Node):
+    """Walks through the states ``steps`` lists, one per tick, tagging a SET message with each step's tag."""
+
+    def on_start(self):
+        if self.id == "A":
+            for i, (state, tag) in enumerate(self.sim.params["steps"]):
+                self.sim.schedule(i, self.step, state, tag)
+
+    def step(self, state, tag):
+        self.set_state(**state)
+        self.send("B", "SET", tag=tag)
+
+
+class Banded(Scenario):
+    """A breaker-like node: ``breaker`` outranks ``busy`` because it is declared first."""
+
+    slug = "banded"
+    bands = {"breaker": {"open": "fault", "half-open": ("wait", "trial")}, "busy": {True: ("busy", "working")},
+             "count": {1: "done"}}
+
+    def nodes(self, params):
+        return ["A", "B"]
+
+    def setup(self, sim, params):
+        return [Switch("A"), Switch("B")]
+
+
+def banded(steps, faults=()):
+    return Simulation(Banded(), {"steps": steps}, 0, list(faults)).run()
+
+
+def test_a_state_band_is_the_first_declared_key_whose_value_has_a_tone():
+    trace = banded([({"breaker": "closed", "busy": True}, None), ({"breaker": "open"}, None),
+                    ({"breaker": "half-open"}, None), ({"breaker": "closed"}, None)])
+    assert [e.get("band", "-") for e in kinds(trace, "state")] == [
+        {"label": "working", "tone": "busy"},  # closed has no tone, so busy draws
+        {"label": "open", "tone": "fault"},  # a str value labels itself
+        {"label": "trial", "tone": "wait"},  # a (tone, label) pair names it
+        {"label": "working", "tone": "busy"},
+    ]
+
+
+def test_a_band_is_written_only_when_it_changes_and_null_when_it_ends():
+    trace = banded([({"busy": True, "n": 1}, None), ({"n": 2}, None), ({"busy": False}, None), ({"n": 3}, None)])
+    states = kinds(trace, "state")
+    assert [("band" in e, e.get("band")) for e in states] == [
+        (True, {"label": "working", "tone": "busy"}), (False, None), (True, None), (False, None)]
+
+
+def test_a_node_without_a_band_never_gets_the_field_and_true_is_not_one():
+    trace = banded([({"busy": 1}, None), ({"count": True}, None), ({"count": 2}, None), ({"count": 1}, None)])
+    states = kinds(trace, "state")
+    assert not any("band" in e for e in states[:3])  # 1 is not True and True is not 1: no tone for either
+    assert states[3]["band"] == {"label": "count", "tone": "done"}  # no label and no str: the key names it
+
+
+def test_an_arrow_tag_is_written_only_when_given_and_a_duplicate_keeps_it():
+    trace = banded([({"n": 1}, "#2"), ({"n": 2}, None)], [{"action": "duplicate", "match": {"label": "SET", "nth": 1}}])
+    sends = kinds(trace, "send")
+    assert [(s.get("dup") is not None, s.get("tag")) for s in sends] == [(False, "#2"), (True, "#2"), (False, None)]
+    assert "tag" not in sends[2]
+
+
+def test_a_message_delayed_or_duplicated_by_its_id_keeps_its_tag():
+    sim = Simulation(Banded(), {"steps": [({"n": 1}, "g1")]}, 0)
+    while not kinds(sim.trace, "send"):
+        sim.step()
+    msg = kinds(sim.trace, "send")[0]["msg"]
+    sim.inject({"action": "duplicate", "match": {"msg": msg}})
+    sim.inject({"action": "delay", "match": {"msg": msg}, "by": 2})
+    trace = sim.run()
+    assert [s.get("tag") for s in kinds(trace, "send")] == ["g1", "g1"]
+    assert json.dumps(Simulation(Banded(), {"steps": [({"n": 1}, "g1")]}, 0, sim.interventions).run()) == \
+        json.dumps(trace)
+
+
+def test_bands_and_tags_are_deterministic():
+    steps = [({"breaker": "open", "busy": True}, "#1"), ({"breaker": "closed"}, "#2"), ({"busy": False}, None)]
+    assert json.dumps(banded(steps)) == json.dumps(banded(steps))
+
+
+def test_every_scenario_declares_bands_with_known_tones_and_short_labels():
+    tones = {"hold", "busy", "wait", "fault", "fail", "done", "traitor"}
+    assert set(TONES) == tones
+    for slug, scenario in simulations.SCENARIOS.items():
+        assert scenario.bands, slug
+        for key, mapping in scenario.bands.items():
+            for value, tone in mapping.items():
+                tone, label = tone if isinstance(tone, tuple) else (tone, value if isinstance(value, str) else key)
+                assert tone in tones and 0 < len(label) <= 14, (slug, key, value)
+        for e in scenario.run({}, seed=1):
+            if e["kind"] == "state" and e.get("band"):
+                assert e["band"]["tone"] in tones, (slug, e)
+            if e["kind"] == "send" and "tag" in e:
+                assert isinstance(e["tag"], str) and 0 < len(e["tag"]) <= 6, (slug, e)

@@ -179,3 +179,24 @@ def test_same_inputs_give_the_same_trace():
 def test_runaway_or_inconsistent_parameters_are_refused(params):
     with pytest.raises(ParamError):
         EventDrivenNotes().run(params)
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_a_publisher_retrying_into_a_down_broker_shows_a_wait_band_and_numbered_resends():
+    trace, _ = run({"users": 1, "notes": 0, "broker_down_ms": 1000})
+    assert bands(trace, "Relay") == [("wait", "retrying"), None]
+    assert [e.get("tag") for e in sends(trace, "UserCreated", src="Relay")] == [None, "#2", "#3", "#4", "#5"]
+
+
+def test_redelivery_bands_the_broker_and_a_double_effect_bands_the_notes_db():
+    trace, _ = run({"users": 1, "consumer_crash_before_ack": True})
+    assert bands(trace, "Broker") == [("wait", "redelivering"), None]
+    assert sends(trace, "UserCreated", src="Broker")[1]["tag"] == "#2"
+    assert bands(trace, "NotesDB") == []  # dedupe: the redelivery is ignored
+    doubled, _ = run({"relay_crash_after_publish": True, "dedupe": False})
+    assert bands(doubled, "NotesDB") == [("fail", "applied twice")]

@@ -277,3 +277,25 @@ def test_the_32_person_limit_names_the_random_modes():
 def test_the_round_cap_defaults_to_4_log2_n_plus_10():
     assert SCENARIO.parse({"n": 64, "mode": "epidemic"})[0]["max_rounds"] == 34
     assert SCENARIO.parse({})[0] == {"n": 6, "mode": "optimal", "max_rounds": 22}
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_a_person_who_knows_everything_gets_a_done_band():
+    trace = run({"n": 8, "mode": "optimal"})
+    assert all(bands(trace, p) == [("done", "knows all")] for p in people(8))
+    dropped = run({"n": 6, "mode": "optimal"}, 0, [{"action": "drop", "match": {"label": "CALL", "nth": 1}}])
+    assert sorted(p for p in people(6) if bands(dropped, p)) == ["P1", "P5", "P6"]
+
+
+def test_push_bands_who_heard_the_rumour_and_a_crash_that_forgets_ends_the_band():
+    trace = run({"n": 8, "mode": "push"})
+    assert bands(trace, "P1") == [("done", "heard it")]
+    assert all(bands(trace, p) == [("done", "heard it")] for p in people(8))
+    forgot = run({"n": 4, "mode": "optimal"}, 0, [{"action": "crash", "node": "P4", "at": 7},
+                                                   {"action": "recover", "node": "P4", "at": 8}])
+    assert bands(forgot, "P4")[-1] is None

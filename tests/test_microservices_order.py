@@ -223,3 +223,21 @@ def test_a_faulty_service_with_a_long_open_timeout_that_could_flap_for_hours_is_
 def test_out_of_bounds_parameters_are_refused(bad):
     with pytest.raises(ParamError):
         ORDERS.run(bad)
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_the_breaker_preset_bands_order_service_fault_then_wait_then_nothing():
+    trace = run(orders=20, dead_service="PaymentService", dead_until_ms=1000)
+    assert bands(trace, "OrderService") == [("fault", "open"), ("wait", "half-open"), None]
+    assert {e["tag"] for e in sends(trace, "Refund") if "tag" in e} == {"#2"}  # owed refunds, retried
+
+
+def test_redelivered_and_republished_events_carry_their_delivery_number():
+    assert bands(run(), "OrderService") == []
+    trace = run(orders=1, faults=[{"action": "crash", "node": "NotificationService", "at": 0}])
+    assert [e.get("tag") for e in sends(trace, "OrderCreated", src="Queue")] == [None, "#2", "#3", "#4", "#5"]

@@ -241,3 +241,27 @@ def test_same_inputs_give_the_same_trace():
 def test_runaway_or_inconsistent_parameters_are_refused(params):
     with pytest.raises(ParamError):
         PaymentGateway().run(params)
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_the_checkout_bands_charging_backoff_and_paid_and_a_double_charge_is_banded_on_the_gateway():
+    trace, _ = run({"idempotency": False, "lose_response": True})
+    assert bands(trace, "Checkout") == [("busy", "charging"), ("wait", "backoff"), ("busy", "charging"),
+                                        ("done", "paid")]
+    assert bands(trace, "Primary") == [("fail", "charged twice")]
+    assert [e.get("tag") for e in sends(trace, "CHARGE")] == [None, None, "#2", "#2"]
+    keyed, _ = run({"idempotency": True, "lose_response": True})
+    assert bands(keyed, "Primary") == []
+
+
+def test_charge_arrows_carry_the_key_tail_first_and_the_attempt_on_a_retry():
+    trace, _ = run({"idempotency": True, "lose_response": True})
+    assert [e["tag"] for e in sends(trace, "CHARGE", src="Checkout")] == ["k…-1", "#2"]
+    reused, _ = run({"payments": 3, "reuse_key": True})
+    assert {e["tag"] for e in sends(reused, "CHARGE", src="Checkout")} == {"k…-1"}  # the bug, on every arrow
+    assert bands(reused, "Checkout")[-1] == ("fail", "rejected")

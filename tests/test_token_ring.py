@@ -245,3 +245,33 @@ def test_bad_setups_are_refused_with_the_field_named(params, field):
     with pytest.raises(ParamError) as e:
         run(**params)
     assert field in e.value.errors
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_waiting_and_inside_show_as_bands_and_the_monitor_keeps_the_token_at_the_end():
+    trace = run(requests=TWO, cs_time=2, rotations=2)
+    assert bands(trace, "N2") == [("wait", "wants CS"), ("busy", "in CS"), None]
+    assert bands(trace, "N0") == [("hold", "keeps token")]
+    assert bands(trace, "N1") == []
+
+
+def test_token_arrows_carry_their_generation_g1_then_g2_after_regeneration():
+    trace = run([{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests=TWO, cs_time=2)
+    tags = [e.get("tag") for e in tokens(trace)]
+    assert tags[:3] == ["g1"] * 3 and set(tags[3:]) == {"g2"}
+    assert all("tag" not in e for e in tokens(run(generations=False)))  # nothing tells the tokens apart
+
+
+def test_without_generations_two_nodes_are_in_cs_bands_at_once():
+    trace = run(delay_third_token(25), generations=False)
+    open_now, overlap = set(), False
+    for e in trace:
+        if e["kind"] == "state" and "band" in e:
+            (open_now.add if e["band"] == {"label": "in CS", "tone": "busy"} else open_now.discard)(e["node"])
+            overlap = overlap or len(open_now) > 1
+    assert overlap

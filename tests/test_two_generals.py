@@ -73,3 +73,17 @@ def test_the_summary_shows_an_estimate_beside_the_theory():
 def test_out_of_bounds_parameters_are_refused(params):
     with pytest.raises(simulations.ParamError):
         TG.run(params)
+
+
+def bands(trace, node):
+    """The bands drawn along ``node``'s lifeline, in order: (tone, label) as it starts, None as it ends."""
+    return [e["band"] and (e["band"]["tone"], e["band"]["label"])
+            for e in trace if e["kind"] == "state" and e["node"] == node and "band" in e]
+
+
+def test_the_general_who_will_attack_holds_a_band_so_a_lone_attack_shows():
+    trace = TG.run({"rounds": 3, "loss": 0}, 0, [{"action": "drop", "match": {"nth": 3}}])
+    assert bands(trace, "A") == [("hold", "attacks")]
+    assert bands(trace, "B") == []
+    both = TG.run({"rounds": 2, "loss": 0})
+    assert bands(both, "A") == bands(both, "B") == [("hold", "attacks")]

@@ -29,7 +29,7 @@ class Process(Node):
         return [f"P{i}" for i in range(1, rank(self.id))]
 
     def on_start(self):
-        self.set_state(leader=self.leader, phase="idle")
+        self.set_state(leader=self.leader, phase="coordinator" if self.leader == self.id else "idle")
         if self.detector:
             coordinator = f"P{self.n}"
             self.note(f"{self.id} notices coordinator {coordinator} is not answering and calls an election.")
@@ -125,6 +125,7 @@ class BullyElection(Scenario):
         Param("ok_timeout", "int", 3, "ticks to wait for OK (a round trip is 2)", 2, 50),
         Param("coordinator_timeout", "int", 6, "ticks to wait for COORDINATOR after OK", 2, 100),
     )
+    bands = {"phase": {"coordinator": "hold", "electing": "busy", "waiting": "wait"}}
     invariants = (
         Invariant("agreement", "At quiescence every live process names the same leader."),
         Invariant("highest_live_leader", "That leader is the highest live id."),

@@ -287,6 +287,8 @@ class ByzantineGenerals(Scenario):
         Param("strategy", "choice", "flip", "how traitors lie: split says ATTACK to odd and RETREAT to even "
               "lieutenants; silent sends nothing; random draws each value", choices=STRATEGIES),
     )
+    bands = {"traitor": {strategy: ("traitor", "traitor") for strategy in STRATEGIES},
+             "decision": {ATTACK: "done", RETREAT: "done"}}
     invariants = (
         Invariant("IC1", "All loyal lieutenants decide the same plan."),
         Invariant("IC2", "If the commander is loyal, every loyal lieutenant obeys its order."),

@@ -103,6 +103,8 @@ class Payment(Service):
             n = world.charges[order] = world.charges.get(order, 0) + 1
             self.check("at_most_one_charge", n <= 1,
                        f"{order} charged {n} times: the retry repeated a charge whose commit was lost")
+            if n > 1:
+                self.set_state(charged_twice=True)
         if world.crash:
             world.crash = False
             self.note(f"Charges {order}, then crashes before committing or answering.")
@@ -188,17 +190,34 @@ class Orders(Node):
         super().__init__("Orders")
         self.world, self.count = world, count
         self.pending = set()
+        self.late = set()  # orders past their deadline and still not final
         self.done = {"completed": 0, "cancelled": 0}
 
+    def status(self):
+        """One word for the orders so far: stuck beats pending beats cancelled beats completed."""
+        if self.late & self.pending:
+            return "stuck"
+        if self.pending:
+            return "pending"
+        return "cancelled" if self.done["cancelled"] else "completed" if self.done["completed"] else None
+
+    def show(self):
+        self.set_state(pending=len(self.pending), **self.done, status=self.status())
+
+    def overdue(self, order):
+        """An order's deadline passed: if it is not final by now, nobody will make it so in time."""
+        self.late.add(order)
+        self.show()
+
     def on_start(self):
-        self.set_state(pending=0, **self.done)
+        self.show()
         for i in range(self.count):
             self.set_timer(i * GAP_MS, "place order", f"O{i + 1}")
 
     def on_timer(self, label, order):
         self.world.placed[order] = self.now
         self.pending.add(order)
-        self.set_state(pending=len(self.pending))
+        self.show()
         if self.world.mode == "choreography":
             self.send("Broker", "OrderPlaced", {"order": order})
         else:
@@ -211,7 +230,7 @@ class Orders(Node):
             self.pending.discard(order)
             self.done[state] += 1
             self.world.final[order] = (state, self.now)
-            self.set_state(pending=len(self.pending), **self.done)
+            self.show()
         if msg.src == "Broker" and self.world.acks:
             self.send("Broker", "ack", {"event": msg.label, "order": order})
 
@@ -245,7 +264,8 @@ class Broker(Node):
 
     def deliver(self, key, n):
         consumer, event, order = key
-        self.send(consumer, event, {"order": order} if n == 1 else {"order": order, "redelivery": n - 1})
+        self.send(consumer, event, {"order": order} if n == 1 else {"order": order, "redelivery": n - 1},
+                  tag=f"#{n}" if n > 1 else None)
         if self.world.acks:
             if key in self.unacked:
                 self.unacked[key][1].cancel()
@@ -327,7 +347,7 @@ class Orchestrator(Node):
         if activity == "Notify":
             data["outcome"] = flow.outcome
         self.history(flow.order, f"{activity} scheduled (attempt {flow.attempt})")
-        self.send(service, activity, data)
+        self.send(service, activity, data, tag=f"#{flow.attempt}" if flow.attempt > 1 else None)
         flow.timer = self.set_timer(self.timeout, "activity timeout", flow.order)
 
     def next_step(self, flow):
@@ -425,6 +445,9 @@ class ChoreographyVsOrchestration(Scenario):
         Param("idempotency", "bool", True, "Payment sends the order id as an idempotency key with each charge"),
         Param("downtime_ms", "int", 150, "how long Payment stays down after consumer_crash", 1, 10_000),
     )
+    bands = {"charged_twice": {True: ("fail", "charged twice")},
+             "status": {"stuck": "fault", "pending": "busy", "cancelled": ("fail", "compensated"),
+                        "completed": "done"}}
     invariants = (
         Invariant("order_final_within_bound", "Every order is completed or cancelled within deadline_ms."),
         Invariant("charge_implies_shipped_or_refunded", "A charged order is shipped or refunded by its deadline."),
@@ -456,6 +479,7 @@ class ChoreographyVsOrchestration(Scenario):
     def audit(self, sim, world, order):
         """At an order's deadline: is it final, and is every charge matched by a shipment or a refund?"""
         final = order in world.final
+        sim.nodes["Orders"].overdue(order)
         unmatched = world.charges.get(order) and order not in world.shipped and not world.refunds.get(order)
         if not final and "order_final_within_bound" not in sim.violations:
             sim.note(f"Deadline for {order}: still not final ({world.progress(order)}), and {self.owner(sim, order)}.")

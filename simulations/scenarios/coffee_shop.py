@@ -37,6 +37,11 @@ def retry_delay(params, k):
     return round(min(params["initial_interval_ms"] * params["backoff"] ** (k - 1), params["maximum_interval_ms"]))
 
 
+def attempt_tag(attempt):
+    """The arrow tag of a retried call: its attempt number, from the second attempt on."""
+    return f"#{attempt}" if attempt > 1 else None
+
+
 def worst_case_ms(params):
     """How long one activity that never succeeds keeps retrying before the policy gives up."""
     limit = params["maximum_attempts"] or ATTEMPT_CAP
@@ -238,7 +243,8 @@ class TemporalService(Node):
             self.delays.setdefault(act.name, []).append(self.now - act.failed_at)
             act.failed_at = None
         self.send(WORKER[act.name], "ActivityTask", {"activity": act.name, "attempt": act.attempt,
-                                                     "deadline": self.now + self.p["start_to_close_ms"]})
+                                                     "deadline": self.now + self.p["start_to_close_ms"]},
+                  tag=attempt_tag(act.attempt))
         self.arm(("start-to-close", act.name), self.p["start_to_close_ms"], f"start-to-close timeout {act.name}")
         if self.p["heartbeat_ms"]:
             self.arm(("heartbeat", act.name), self.p["heartbeat_ms"], f"heartbeat timeout {act.name}")
@@ -262,6 +268,7 @@ class TemporalService(Node):
             return
         act = self.activities[name]
         if kind == "retry":
+            self.show_backoff()
             self.enqueue(WORKER[name], name)
         elif kind == "schedule-to-close":
             self.close_activity(act, "ActivityTaskTimedOut", "ScheduleToClose timeout")
@@ -415,6 +422,13 @@ class TemporalService(Node):
                       f" x {self.p['backoff']:g}^{k - 1}, {self.p['maximum_interval_ms']}); retries are not written "
                       "to the history.")
             self.arm(("retry", act.name), delay, f"retry {act.name}")
+            self.show_backoff()
+
+    def show_backoff(self):
+        """The activity waiting out its retry backoff, if any: Temporal's lifeline shows the wait."""
+        waiting = next((name for kind, name in self.deadlines if kind == "retry"), None)
+        if waiting or "backoff" in self.state:
+            self.set_state(backoff=waiting)
 
     def close_activity(self, act, kind, detail=None):
         if act.runs:
@@ -423,6 +437,7 @@ class TemporalService(Node):
         act.closed, act.running = True, False
         for timer in ("retry", "schedule-to-close", "start-to-close", "heartbeat"):
             self.disarm((timer, act.name))
+        self.show_backoff()
         queue = self.queues[WORKER[act.name]]
         if act.name in queue:
             queue.remove(act.name)
@@ -633,6 +648,8 @@ class ActivityWorker(Poller):
         if count > 1:
             self.note(f"{name} runs again and repeats its side effect ({EFFECT[name]} #{count}): "
                       "without an idempotency key nobody can tell it is a retry.")
+            if name == "ProcessPayment":
+                self.set_state(charged_twice=True)
         if name == "NotifyCustomer":
             self.send("Customer", "OrderReady")
         elif name == REFUND:
@@ -645,7 +662,7 @@ class ActivityWorker(Poller):
 
     def report(self, key, label, **extra):
         self.stop(key)
-        self.send("Temporal", label, {"activity": key[0], "attempt": key[1], **extra})
+        self.send("Temporal", label, {"activity": key[0], "attempt": key[1], **extra}, tag=attempt_tag(key[1]))
 
     def on_crash(self):
         super().on_crash()
@@ -679,7 +696,8 @@ class Customer(Node):
 
     def start(self):
         self.tries += 1
-        self.send("Temporal", "StartWorkflowExecution", {"workflow_id": WORKFLOW_ID, "order": "latte"})
+        self.send("Temporal", "StartWorkflowExecution", {"workflow_id": WORKFLOW_ID, "order": "latte"},
+                  tag=attempt_tag(self.tries))
         self.retry = self.set_timer(START_RETRY_MS, "no answer")
 
     def on_message(self, msg):
@@ -760,6 +778,13 @@ class CoffeeShop(Scenario):
         Param("cancel_at_ms", "int", 0, "when the customer signals CancelOrder; 0 = never", 0, 600_000),
         Param("query_at_ms", "int", 0, "when the customer queries GetStatus; 0 = never", 0, 600_000),
     )
+    bands = {
+        "charged_twice": {True: ("fail", "charged twice")},
+        "backoff": {name: ("wait", "backoff") for name in DURATION_MS},
+        "status": {"Running": "busy", "Completed": "done", "Failed": "fail", "Canceled": "fail"},
+        "order": {"Completed": "done", "Failed": "fail", "Canceled": "fail"},
+        "coffee": {"ready for pickup": ("done", "coffee ready"), "waiting": "wait"},
+    }
     invariants = (
         Invariant("history_contiguous", "The event history is append-only, with ids 1, 2, 3... and no gaps."),
         Invariant("no_rerun_on_replay", "A replayed workflow never schedules an activity its history records."),

@@ -15,6 +15,11 @@ HOPS = 4  # commit -> relay or service -> broker -> notes service -> notes datab
 DELETED = "u1"
 
 
+def retry_tag(attempt):
+    """The arrow tag of a re-sent message: its attempt number, from the second on."""
+    return f"#{attempt}" if attempt > 1 else None
+
+
 def retry_after(tries):
     return min(RETRY_CAP_MS, RETRY_MS * 2 ** min(tries, 8))
 
@@ -51,7 +56,7 @@ class Client(Node):
     def request(self, label, user):
         waiting = self.waiting.setdefault((label, user), [0, None])
         waiting[0] += 1
-        self.send("UserService", label, {"user": user})
+        self.send("UserService", label, {"user": user}, tag=retry_tag(waiting[0]))
         if waiting[0] < CLIENT_TRIES:
             waiting[1] = self.set_timer(CLIENT_TIMEOUT_MS, "no answer", (label, user))
 
@@ -104,9 +109,10 @@ class Publisher(Node):
     def publish_head(self):
         event = self.pending[0]
         self.metrics.published += 1
-        self.send("Broker", event["type"], {"event": event})
+        self.send("Broker", event["type"], {"event": event}, tag=retry_tag(self.tries + 1))
         self.timer = self.set_timer(retry_after(self.tries), "publish timeout")
         self.tries += 1
+        self.set_state(retrying=self.tries > 1)
 
     def on_timer(self, label, data):
         if label == "publish timeout" and self.pending:
@@ -118,6 +124,7 @@ class Publisher(Node):
             return None
         self.timer.cancel()
         self.tries = 0
+        self.set_state(retrying=False)
         return self.pending.pop(0)
 
     def next(self):
@@ -126,6 +133,7 @@ class Publisher(Node):
 
     def on_crash(self):
         self.pending, self.timer, self.tries = [], None, 0
+        self.set_state(retrying=False)
 
 
 class UserService(Publisher):
@@ -265,7 +273,7 @@ class Broker(Node):
         self.hold = reorder  # deliver DELETED's UserCreated only after its UserDeleted
 
     def on_start(self):
-        self.set_state(queue=0)
+        self.set_state(queue=0, redelivering=False)
 
     def on_message(self, msg):
         if msg.label == "ACK":
@@ -287,6 +295,7 @@ class Broker(Node):
         self.inflight = next((e for e in self.queue if not self.held(e)), None)
         self.tries = 0
         if self.inflight is None:
+            self.set_state(redelivering=False)
             return
         if self.hold and self.inflight["type"] == "UserDeleted" and self.inflight["user"] == DELETED:
             self.hold = False
@@ -295,9 +304,10 @@ class Broker(Node):
         self.send_inflight({"event": self.inflight})
 
     def send_inflight(self, data):
-        self.send("NotesService", self.inflight["type"], data)
+        self.send("NotesService", self.inflight["type"], data, tag=retry_tag(self.tries + 1))
         self.timer = self.set_timer(retry_after(self.tries), "redeliver", self.inflight["id"])
         self.tries += 1
+        self.set_state(redelivering=self.tries > 1)
 
     def held(self, event):
         return self.hold and event["type"] == "UserCreated" and event["user"] == DELETED
@@ -401,6 +411,7 @@ class NotesDB(Node):
             metrics.lags[event["id"]] = self.now - metrics.committed[event["id"]]
         else:
             self.sim.note(f"{event['id']} took effect again: {event['user']} now has {times} welcome notes.")
+            self.set_state(applied_twice=True)
         self.set_state(knows=self.projection(), notes=len(self.notes))
 
     def insert_note(self, msg):
@@ -462,6 +473,8 @@ class EventDrivenNotes(Scenario):
         Param("reorder", "bool", False, "u1 is deleted, and its UserDeleted is delivered before its UserCreated"),
         Param("broker_down_ms", "int", 0, "the broker is down from the start for this long (ms)", 0, 10000),
     )
+    bands = {"applied_twice": {True: ("fail", "applied twice")},
+             "retrying": {True: ("wait", "retrying")}, "redelivering": {True: ("wait", "redelivering")}}
     invariants = (
         Invariant("projection_consistent", "At quiescence the notes projection equals the active users."),
         Invariant("effect_at_most_once", "Each event takes effect at most once."),

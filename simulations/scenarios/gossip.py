@@ -68,7 +68,15 @@ class Person(Node):
         self.sorted_knows = [id]  # replaced on change, never mutated, so messages and state may share it
 
     def on_start(self):
-        self.set_state(knows=self.sorted_knows, known=1)
+        self.set_state(knows=self.sorted_knows, known=1, **self.done())
+
+    def done(self):
+        """The ``done`` state key once this person has reached the goal; cleared if a crash makes it forget."""
+        if self.exchange.push:
+            done = "heard it" if RUMOUR in self.knows else None
+        else:
+            done = "knows all" if len(self.knows) == self.exchange.n else None
+        return {"done": done} if done or "done" in self.state else {}
 
     def call(self, other, round):
         secrets = [RUMOUR] if self.exchange.push else self.sorted_knows
@@ -90,7 +98,7 @@ class Person(Node):
             self.check("knowledge_monotone", False, f"{self.id} no longer knows "
                        f"{', '.join(ordered(self.knows - knows))}: what it learned was lost in the crash.")
         self.knows, self.sorted_knows = knows, [s for s in self.exchange.ids if s in knows]
-        self.set_state(knows=self.sorted_knows, known=len(knows))
+        self.set_state(knows=self.sorted_knows, known=len(knows), **self.done())
 
     def on_recover(self):
         self.note(f"{self.id} is back, but knows only its own secret: what it heard was kept in memory only.")
@@ -220,6 +228,7 @@ class Gossip(Scenario):
         Param("max_rounds", "int", lambda p: 4 * log2_ceil(p["n"]) + 10,
               "round cap for the random modes (epidemic, push)", 1, 100),
     )
+    bands = {"done": {"knows all": "done", "heard it": "done"}}
     invariants = (
         Invariant("knowledge_monotone", "Nobody ever forgets a secret."),
         Invariant("call_symmetric", "After a call both sides know the same: everything either side brought to it."),

@@ -294,7 +294,7 @@ class OrderService(Node):
         self.check("open_breaker_sends_nothing", breaker.state != "open",
                    f"OrderService called {service} while its breaker was open")
         self.rid += 1
-        self.send(service, label, {**data, "rid": self.rid})
+        self.send(service, label, {**data, "rid": self.rid}, tag=f"#{undo}" if undo > 1 else None)
         self.calls[self.rid] = Call(order, service, label, self.set_timer(self.timeout, "call timeout", self.rid),
                                     undo)
         return True
@@ -378,7 +378,7 @@ class OrderService(Node):
                     self.note(f"The relay gives up on OrderCreated for {order} after {REDELIVERIES} tries.")
                     continue
                 row[0], row[1] = self.now, row[1] + 1
-                self.send("Queue", "OrderCreated", {"order": order})
+                self.send("Queue", "OrderCreated", {"order": order}, tag=f"#{row[1]}" if row[1] > 1 else None)
         if self.outbox:
             due = min(row[0] for row in self.outbox.values()) + self.timeout
             self.relay_timer = self.set_timer(due - self.now, "relay poll")
@@ -425,7 +425,7 @@ class Queue(Node):
             self.deliver(order, 1)
 
     def deliver(self, order, n):
-        self.send("NotificationService", "OrderCreated", {"order": order})
+        self.send("NotificationService", "OrderCreated", {"order": order}, tag=f"#{n}" if n > 1 else None)
         self.unacked[order] = [n, self.set_timer(self.timeout, "redeliver", order)]
 
     def on_timer(self, label, order):
@@ -549,6 +549,7 @@ class MicroservicesOrder(Scenario):
         Param("relay_crash", "bool", False, "OrderService crashes right after committing the first confirmed "
               f"order, before publishing; it is back {RESTART_MS} ms later"),
     )
+    bands = {"breaker": {"open": "fault", "half-open": "wait"}}
     invariants = (
         Invariant("stock_conserved", "available + reserved + sold = initial stock: nothing held for a rejected order."),
         Invariant("orders_resolved", "Every order ends confirmed or rejected, a rejected one holding no stock and "

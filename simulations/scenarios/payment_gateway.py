@@ -40,6 +40,13 @@ def backoff(jitter, n, base, cap, prev, rng):
     return min(cap, rng.randint(base, prev * 3))
 
 
+def charge_tag(attempt, key):
+    """One short mark per CHARGE arrow: the attempt number on a retry, else the idempotency key's tail."""
+    if attempt and attempt > 1:
+        return f"#{attempt}"
+    return f"k…{key[-2:]}" if key else None
+
+
 class Ledger:
     """What the gateways really charged, by logical payment: the ground truth the invariant is checked on."""
 
@@ -125,7 +132,7 @@ class Gateway(Node):
         response = {"payment": payment, "charge": charge}
         if key is not None:
             self.keys[key]["response"] = response
-        self.set_state(charges=self.charged)
+        self.set_state(charges=self.charged, **({"charged_twice": True} if times > 1 else {}))
         self.send(data["src"], "200 OK", {"fwd": data["fwd"], **response})
 
     def on_crash(self):
@@ -218,7 +225,7 @@ class PaymentManager(Node):
         fwd = self.forwarded
         self.pending[fwd] = {"client": msg.src, "req": data["req"], "gw": gw, "key": key, "timed_out": False,
                              "timer": self.set_timer(self.read_timeout, "read timeout", fwd)}
-        self.send(gw, "CHARGE", {"fwd": fwd, **{k: v for k, v in data.items() if k != "req"}})
+        self.send(gw, "CHARGE", {"fwd": fwd, **{k: v for k, v in data.items() if k != "req"}}, tag=msg.tag)
 
     def relay(self, msg):
         request = self.pending.pop(msg.data["fwd"], None)
@@ -279,11 +286,11 @@ class PaymentClient(Node):
         self.ledger.attempts += 1
         if retry:
             self.tries += 1
-            self.set_state(attempt=self.tries)
+            self.set_state(attempt=self.tries, status="charging")
         data = {"req": self.requests, "payment": payment, "amount": self.amount}
         if self.idempotency:
             data["key"] = key
-        self.send("PaymentManager", "CHARGE", data)
+        self.send("PaymentManager", "CHARGE", data, tag=charge_tag(retry and self.tries, data.get("key")))
         self.waiting[self.requests] = self.set_timer(self.timeout, "client timeout", self.requests)
 
     def on_message(self, msg):
@@ -340,7 +347,7 @@ class PaymentClient(Node):
             return self.settle("failed")
         self.sleep = backoff(self.jitter, self.tries, self.base, self.cap, self.sleep, self.sim.rng)
         self.ledger.retry_delays.append(self.sleep)
-        self.set_state(status=f"retry in {self.sleep} ms")
+        self.set_state(status="backoff")
         self.note(f"{why}: retry {self.tries} of {self.job[0]} in {self.sleep} ms ({JITTER_TEXT[self.jitter]}).")
         self.retry = self.set_timer(self.sleep, "backoff")
 
@@ -452,6 +459,9 @@ class PaymentGateway(Scenario):
         Param("late_retry_ms", "int", 0, "the first payment is sent again this long after it was paid, with its "
               "key (0: never; keys expire after 86400000)", 0, 2 * KEY_TTL_MS),
     )
+    bands = {"charged_twice": {True: ("fail", "charged twice")},
+             "status": {"charging": "busy", "backoff": "wait", "paid": "done", "failed": "fail",
+                        "rejected": "fail"}}
     invariants = (
         Invariant("at_most_once_charge", "Each logical payment is charged at most once."),
     )

@@ -83,6 +83,7 @@ class RingNode(Node):
         self.visits += 1
         if self.visits > 2 * self.ring.rotations:
             self.ring.finished = True
+            self.set_state(token="kept")
             self.note(f"{self.id} has seen the token {self.visits - 1} times, twice the rotations N0 should "
                       "start, and keeps it: with no live monitor counting, this ends the run.")
         elif self.waiting and self.entry is None:
@@ -126,7 +127,7 @@ class RingNode(Node):
         self.hand(self.after(self.id), gen)
 
     def hand(self, target, gen):
-        self.send(target, "TOKEN", {"gen": gen})
+        self.send(target, "TOKEN", {"gen": gen}, tag=f"g{gen}" if self.ring.generations else None)
         if self.ring.ack:
             if self.awaiting:
                 self.awaiting[2].cancel()
@@ -216,7 +217,7 @@ class Monitor(RingNode):
             self.loss_timer = None
         if self.rotation >= self.ring.rotations:
             self.stopped = self.ring.finished = True
-            self.set_state(rotation="done")
+            self.set_state(rotation="done", token="kept")
             self.note(f"After {self.rotation} rotations N0 keeps the token.")
         else:
             self.launch(gen)
@@ -283,6 +284,8 @@ class TokenRing(Scenario):
         Param("generations", "bool", True, "number tokens so that a stale one is discarded"),
         Param("ack", "bool", False, "acknowledge each pass and skip a successor that does not answer"),
     )
+    bands = {"in_cs": {True: ("busy", "in CS")}, "token": {"kept": ("hold", "keeps token")},
+             "waiting": {True: ("wait", "wants CS")}}
     invariants = (
         Invariant("mutual_exclusion", "At most one process is in the critical section."),
         Invariant("liveness", "Every request is served, unless it came after the last rotation began."),

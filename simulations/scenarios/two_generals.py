@@ -68,6 +68,7 @@ class TwoGenerals(Scenario):
         Param("loss", "float", 0.3, "probability a messenger is captured", 0, 0.95),
         Param("messengers", "int", 1, "copies sent of each message", 1, 5),
     )
+    bands = {"plan": {"attack": ("hold", "attacks")}}
     invariants = (
         Invariant("no_lone_attack", "Never does one general attack alone (safety)."),
     )

@@ -1,158 +1,108 @@
-// The sequence diagram: lifelines down the page, time growing downwards, one diagonal arrow per message.
-// Layout is incremental (events are appended as they stream) and drawing is windowed: only what is on
-// screen becomes SVG, so a run of 100,000 events scrolls as smoothly as one of ten.
+// The sequence diagram: lifelines down the page, time growing downwards, one arrow per message.
+// Layout (layout.js) is decided once per event as the trace streams in; drawing is windowed: only what is
+// on screen becomes SVG, so a run of a million events scrolls like one of ten.
 
-import { fmt } from "./trace.js";
-
-const ROW = 52;
-const GUTTER = 64;
-const TOP = 18;
-const NS = "http://www.w3.org/2000/svg";
+import { Layout, M, canvasMeasure, timeScale } from "./layout.js";
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 
+export const TONES = {
+  hold: "holds it (token, leadership, a lock)", busy: "working (critical section, election, running)",
+  wait: "waiting or backing off", fault: "degraded by a fault", fail: "ended in failure", done: "finished", traitor: "traitor",
+};
+
 export class Diagram {
-  constructor(wrap, { onHead } = {}) {
+  constructor(wrap, { onHead, tick } = {}) {
     this.wrap = wrap;
     this.heads = wrap.querySelector(".heads");
     this.scroller = wrap.querySelector(".diagram-scroll");
     this.svg = wrap.querySelector("svg.diagram");
     this.onHead = onHead;
+    this.scale = timeScale(tick || wrap.closest("[data-tick]")?.dataset.tick);
+    this.measure = canvasMeasure();
     this.zoom = 1;
     this.hidden = new Set();
     this.showLabels = true;
     this.showFaults = true;
+    this.key = null;
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
-    new ResizeObserver(() => { this.placeColumns(); this.schedule(); }).observe(this.scroller);
+    new ResizeObserver(() => this.resized()).observe(this.scroller);
     this.reset(null);
   }
 
   reset(init) {
     this.init = init;
     this.events = [];
-    this.rowOfT = new Map();
-    this.rowT = [];
-    this.ys = [];
-    this.msgs = new Map();
-    this.msgList = [];
-    this.marks = [];
-    this.outages = new Map();
-    this.rounds = new Map();
-    this.lastState = new Map();
-    this.violated = new Set();
-    this.maxSpan = 0;
-    this.open = new Set();  // messages with no delivery or loss yet
     this.cursor = 0;
     this.lastDrawn = 0;
+    this.key = null;
     this.nodes = init ? init.nodes : [];
-    this.groups = new Map(this.nodes.map((n) => [n.id, n.group]));
-    this.heads.innerHTML = "";
+    this.layout = this.newLayout();
+    this.heads.innerHTML = init ? `<span class="axis-unit" title="time runs downwards">t (${this.scale.unit})</span>` : "";
     for (const n of this.nodes) {
       const b = document.createElement("button");
       b.type = "button";
       b.className = `head ${n.group ? "g-" + n.group : ""}`;
       b.dataset.node = n.id;
-      b.title = `${n.label}: click to crash or recover`;
-      b.innerHTML = `<span class="id">${esc(n.id)}</span>${n.label !== n.id ? `<span class="label">${esc(n.label)}</span>` : ""}`;
+      b.title = `${n.label}${n.group ? ` (${n.group})` : ""}: click to crash or recover`;
+      b.setAttribute("aria-label", `${n.label}: crash or recover`);
+      b.innerHTML = `<span class="id">${words(n.id)}</span>`;
       b.addEventListener("click", () => this.onHead && this.onHead(n.id));
       this.heads.appendChild(b);
     }
     this.wrap.classList.toggle("has-run", !!init);
-    this.placeColumns();
+    this.placeHeads();
   }
 
-  placeColumns() {
-    const width = this.scroller.clientWidth || 800;
-    const n = Math.max(this.nodes.length, 1);
-    this.col = Math.max(86, (width - GUTTER - 16) / n);
-    this.x = new Map(this.nodes.map((node, i) => [node.id, GUTTER + this.col * (i + 0.5)]));
-    this.width = Math.max(width, GUTTER + this.col * n + 16);
-    for (const b of this.heads.children) {
-      b.style.left = `${this.x.get(b.dataset.node) - this.scroller.scrollLeft}px`;
-      b.style.maxWidth = `${this.col - 6}px`;
-    }
+  newLayout() {
+    return new Layout(this.init, { width: this.scroller.clientWidth || 800, measure: this.measure, unit: this.scale.unit,
+      rowTicks: this.scale.rowTicks, zoom: this.zoom });
   }
 
-  rowY(row) { return TOP + row * ROW * this.zoom; }
-
-  // Zoom stretches time (rows) only: columns stay readable; "fit" shows the whole run so far.
-  setZoom(z) {
-    const rowNow = (this.scroller.scrollTop + this.scroller.clientHeight / 2 - TOP) / (ROW * this.zoom);
-    this.zoom = Math.max(0.02, Math.min(4, z));
-    this.scroller.scrollTop = Math.max(0, TOP + rowNow * ROW * this.zoom - this.scroller.clientHeight / 2);
-    this.wrap.dataset.zoom = this.zoom.toFixed(3);
+  // Width or zoom changed: lay the whole run out again (a million events take well under a second).
+  relayout() {
+    this.layout = this.newLayout();
+    this.events.forEach((e, i) => this.layout.append(e, i));
+    this.placeHeads();
     this.schedule();
   }
 
-  fit() {
-    const rows = Math.max(1, this.headRow() + 2);
-    this.setZoom((this.scroller.clientHeight - TOP - 20) / (rows * ROW));
-    this.scroller.scrollTop = 0;
+  resized() {
+    const w = this.scroller.clientWidth;
+    if (this.init && w && Math.abs(w - this.lastWidth) > 2) { this.lastWidth = w; this.relayout(); }
+    else { this.lastWidth = w; this.placeHeads(); this.schedule(); }
   }
 
-  yOf(t) {
-    let row = this.rowOfT.get(t);
-    if (row === undefined) {
-      row = this.rowT.length;
-      this.rowOfT.set(t, row);
-      this.rowT.push(t);
+  placeHeads() {
+    const L = this.layout;
+    const max = L.col - 4;
+    for (const b of this.heads.querySelectorAll(".head")) {
+      b.style.left = `${L.x.get(b.dataset.node) - this.scroller.scrollLeft}px`;
+      b.style.maxWidth = `${max}px`;
+      b.classList.toggle("narrow", L.col < 80);
     }
-    return row;
+  }
+
+  setZoom(z) {
+    const keep = this.indexAt(this.scroller.scrollTop + this.scroller.clientHeight / 2);
+    this.zoom = Math.max(0.05, Math.min(4, z));
+    this.wrap.dataset.zoom = this.zoom.toFixed(3);
+    this.relayout();
+    this.reveal(keep, 0.5);
+  }
+
+  // As much of the run as fits; ticks never come closer than a readable sub-row, so long runs still scroll.
+  fit() {
+    const spanNow = this.layout.bottom || 1;
+    this.setZoom(this.zoom * Math.max(0.05, (this.scroller.clientHeight - 40) / spanNow));
+    this.scroller.scrollTop = 0;
   }
 
   append(events) {
     for (const e of events) {
       const i = this.events.length;
       this.events.push(e);
-      if (e.kind === "init") continue;
-      const row = this.yOf(e.t);
-      this.ys[i] = row;
-      switch (e.kind) {
-        case "send": {
-          const m = { id: e.msg, src: e.src, dst: e.dst, label: e.label, rs: row, s: i, re: null, e: null, end: null,
-            forged: !!(e.data && e.data.forged), round: e.data && e.data.round, dup: e.dup };
-          this.msgs.set(e.msg, m);
-          this.msgList.push(m);
-          this.open.add(m);
-          if (m.round != null) {
-            const r = this.rounds.get(m.round) || { from: row, to: row, s: i };
-            r.to = Math.max(r.to, row);
-            this.rounds.set(m.round, r);
-          }
-          break;
-        }
-        case "deliver": case "drop": {
-          const m = this.msgs.get(e.msg);
-          if (!m) break;
-          m.re = row; m.e = i; m.end = e.kind; m.reason = e.reason;
-          this.open.delete(m);
-          this.maxSpan = Math.max(this.maxSpan, row - m.rs);
-          if (m.round != null) this.rounds.get(m.round).to = Math.max(this.rounds.get(m.round).to, row);
-          break;
-        }
-        case "crash": case "recover": {
-          const list = this.outages.get(e.node) || [];
-          list.push({ kind: e.kind, row, s: i });
-          this.outages.set(e.node, list);
-          this.marks.push({ s: i, row, type: e.kind, node: e.node });
-          break;
-        }
-        case "state": {
-          const before = this.lastState.get(e.node);
-          this.lastState.set(e.node, e.state);
-          this.marks.push({ s: i, row, type: "state", node: e.node, text: before ? stateText(e.state, before) : "" });
-          break;
-        }
-        case "timer": this.marks.push({ s: i, row, type: "timer", node: e.node, text: e.label }); break;
-        case "fault": this.marks.push({ s: i, row, type: "fault", text: faultText(e.fault) }); break;
-        case "check":
-          if (!e.ok && !this.violated.has(e.name)) {
-            this.violated.add(e.name);
-            this.marks.push({ s: i, row, type: "violation", text: `${e.name} violated` });
-          }
-          break;
-        case "note": if (e.node && !e.panel) this.marks.push({ s: i, row, type: "note", node: e.node, text: e.text }); break;
-      }
+      this.layout.append(e, i);
     }
   }
 
@@ -161,23 +111,30 @@ export class Diagram {
     this.schedule();
   }
 
-  // The row of the last event shown; the "now" line sits just below it.
-  headRow() {
-    for (let i = this.cursor - 1; i > 0; i--) if (this.ys[i] !== undefined) return this.ys[i];
-    return 0;
+  // The y of the last event shown; the "now" line sits just below it.
+  headY() {
+    const i = Math.max(0, this.cursor - 1);
+    return this.layout.yOf(i);
   }
 
-  // Keep the newest row in view; done in draw(), once the SVG is tall enough to scroll there.
+  indexAt(y) {
+    const ys = this.layout.y;
+    let lo = 0, hi = ys.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (ys[mid] < y) lo = mid + 1; else hi = mid; }
+    return Math.min(lo, Math.max(ys.length - 1, 0));
+  }
+
   follow() {
     this.wantFollow = true;
     this.schedule();
   }
 
-  scrollToHead(headRow) {
-    const y = this.rowY(headRow);
-    const top = this.scroller.scrollTop, h = this.scroller.clientHeight;
-    const row = ROW * this.zoom;
-    if (y + row * 1.5 > top + h || y < top) this.scroller.scrollTop = Math.max(0, y + row * 1.5 - h);
+  // Bring event i into view at `at` of the height (0 = top) and mark it as the run's key moment.
+  reveal(i, at = 0.35, key = false) {
+    if (key) this.key = i;
+    this.wantFollow = false;
+    this.wantReveal = { i, at };
+    this.schedule();
   }
 
   schedule() {
@@ -185,142 +142,205 @@ export class Diagram {
     this.pending = requestAnimationFrame(() => { this.pending = null; this.draw(); });
   }
 
-  draw() {
-    if (!this.init) {
-      this.svg.innerHTML = "";
-      return;
-    }
-    const c = this.cursor;
-    const headRow = this.headRow();
-    const height = this.rowY(headRow + 3) + ROW;
-    this.svg.setAttribute("width", this.width);
-    this.svg.setAttribute("height", height);
-    if (this.wantFollow) {
-      this.wantFollow = false;
-      this.scrollToHead(headRow);
-    }
-    for (const b of this.heads.children) b.style.left = `${this.x.get(b.dataset.node) - this.scroller.scrollLeft}px`;
-    const top = this.scroller.scrollTop - ROW * 2, bottom = top + this.scroller.clientHeight + ROW * 4;
-    const rowTop = Math.max(0, Math.floor((top - TOP) / (ROW * this.zoom)));
-    const rowBottom = Math.ceil((bottom - TOP) / (ROW * this.zoom));
-    const yNow = this.rowY(headRow) + ROW * this.zoom * 0.6;
-    const out = [];
-    const fresh = this.lastDrawn;
-    const visible = (r0, r1) => r1 >= rowTop && r0 <= rowBottom;
-    const labels = new Labels();
+  height() { return Math.max(this.headY() + M.ROW * 2, this.scroller.clientHeight - 4); }
 
-    for (const [k, r] of this.rounds) {
-      if (!visible(r.from, r.to) || r.s >= c) continue;
-      const y0 = this.rowY(r.from) - ROW * 0.3, y1 = this.rowY(r.to) + ROW * 0.3;
-      out.push(`<rect class="round r${k % 2}" x="0" y="${y0}" width="${this.width}" height="${y1 - y0}"/><text class="round-label" x="${this.width - 8}" y="${y0 + 12}" text-anchor="end">round ${k}</text>`);
+  draw(all = false) {
+    if (!this.init) { this.svg.innerHTML = ""; return; }
+    const L = this.layout;
+    this.svg.setAttribute("width", L.width);
+    this.svg.setAttribute("height", this.height());
+    if (this.wantReveal) {
+      const { i, at } = this.wantReveal;
+      this.wantReveal = null;
+      this.scroller.scrollTop = Math.max(0, L.yOf(i) - this.scroller.clientHeight * at);
+    } else if (this.wantFollow) {
+      this.wantFollow = false;
+      const y = this.headY(), top = this.scroller.scrollTop, h = this.scroller.clientHeight;
+      if (y + M.ROW > top + h || y < top) this.scroller.scrollTop = Math.max(0, y + M.ROW * 1.2 - h);
     }
-    const every = Math.max(1, Math.ceil(18 / (ROW * this.zoom)));
-    for (let r = rowTop - (rowTop % every); r <= Math.min(rowBottom, headRow); r += every) {
-      out.push(`<text class="tick" x="${GUTTER - 10}" y="${this.rowY(r) + 4}" text-anchor="end">t=${this.rowT[r]}</text>`);
+    this.placeHeads();
+    const top = all ? -1e9 : this.scroller.scrollTop - M.ROW * 2;
+    const bottom = all ? 1e12 : this.scroller.scrollTop + this.scroller.clientHeight + M.ROW * 3;
+    this.svg.innerHTML = this.render(top, bottom).join("");
+    this.lastDrawn = this.cursor;
+  }
+
+  render(top, bottom) {
+    const L = this.layout, c = this.cursor, out = [];
+    const yNow = this.headY() + M.SUB * 0.7;
+    const shown = (y0, y1) => y1 >= top && y0 <= bottom;
+    const fresh = this.lastDrawn;
+    this.columns(out, top, bottom);
+    for (const [k, r] of L.rounds) {
+      if (r.s >= c || !shown(r.y0, r.y1)) continue;
+      out.push(`<rect class="round r${k % 2}" x="${M.GUTTER}" y="${r.y0 - M.SUB}" width="${L.width - M.GUTTER}" height="${r.y1 - r.y0 + M.SUB * 1.5}"/>`
+        + `<text class="round-label" x="${r.lx}" y="${r.ly}">round ${k}</text>`);
     }
+    for (const b of L.breaks) {
+      if (b.s >= c || !shown(b.y, b.y + b.h)) continue;
+      out.push(`<g class="break"><rect x="${M.GUTTER - 4}" y="${b.y}" width="${L.width - M.GUTTER + 4}" height="${b.h}"/>`
+        + `<text x="${(M.GUTTER + L.width) / 2}" y="${b.y + b.h / 2 + 4}" text-anchor="middle">${esc(b.text)}</text></g>`);
+    }
+    for (let i = firstAtOrAfter(L.ticks, "y", top); i < L.ticks.length; i++) {
+      const k = L.ticks[i];
+      if (k.s >= c || k.y > bottom) break;
+      out.push(`<text class="tick" x="${M.GUTTER - 8}" y="${k.y + 4}" text-anchor="end">${k.t}</text>`);
+    }
+    this.lifelines(out, yNow, top, bottom);
+    this.arrows(out, yNow, top, bottom, fresh);
+    this.marks(out, top, bottom);
+    if (this.divergeAt != null && this.divergeAt < c && L.y[this.divergeAt] !== undefined) {
+      const y = L.y[this.divergeAt];
+      out.push(`<g class="mark diverge"><line x1="${M.GUTTER - 4}" y1="${y}" x2="${L.width}" y2="${y}"/><text x="${L.width - M.RIGHT}" y="${y - 4}" text-anchor="end">the runs part here (step ${this.divergeAt})</text></g>`);
+    }
+    out.push(`<line class="now" x1="${M.GUTTER - 6}" y1="${yNow}" x2="${L.width}" y2="${yNow}"/>`);
+    return out;
+  }
+
+  // Column groups (clients, services, brokers) as tinted lanes behind the lifelines.
+  columns(out, top, bottom) {
+    const L = this.layout;
+    const h = Math.min(bottom, this.height()) - Math.max(0, top);
+    for (const n of this.nodes) {
+      if (!n.group || this.hidden.has(n.id)) continue;
+      out.push(`<rect class="lane g-${esc(n.group)}" x="${L.x.get(n.id) - L.col / 2 + 1}" y="${Math.max(0, top)}" width="${L.col - 2}" height="${Math.max(0, h)}"/>`);
+    }
+  }
+
+  lifelines(out, yNow, top, bottom) {
+    const L = this.layout, c = this.cursor;
     for (const n of this.nodes) {
       if (this.hidden.has(n.id)) continue;
-      const x = this.x.get(n.id);
+      const x = L.x.get(n.id);
+      for (const b of L.bands.get(n.id) || []) {
+        if (b.s >= c) break;
+        const y1 = b.e !== null && b.e < c ? b.y1 : yNow;
+        if (!shown(b.y0, y1, top, bottom)) continue;
+        out.push(`<rect class="band t-${esc(b.tone)}" data-seq="${b.s}" x="${x - 5}" y="${b.y0}" width="10" height="${Math.max(2, y1 - b.y0)}" rx="3"><title>${esc(n.id)}: ${esc(b.label)}</title></rect>`);
+      }
       let from = 0, alive = true;
       const segs = [];
-      for (const o of this.outages.get(n.id) || []) {
+      for (const o of L.outages.get(n.id) || []) {
         if (o.s >= c) break;
-        if (o.kind === "crash" && alive) { segs.push([from, this.rowY(o.row), true]); from = this.rowY(o.row); alive = false; }
-        else if (o.kind === "recover" && !alive) { segs.push([from, this.rowY(o.row), false]); from = this.rowY(o.row); alive = true; }
+        if (o.kind === "crash" && alive) { segs.push([from, o.y, true]); from = o.y; alive = false; }
+        else if (o.kind === "recover" && !alive) { segs.push([from, o.y, false]); from = o.y; alive = true; }
       }
       segs.push([from, yNow, alive]);
-      for (const [y0, y1, up] of segs) out.push(`<line class="life ${up ? "" : "down"} ${n.group ? "g-" + n.group : ""}" x1="${x}" y1="${y0}" x2="${x}" y2="${y1}"/>`);
+      for (const [y0, y1, up] of segs) {
+        if (!up) out.push(`<rect class="outage" x="${x - 5}" y="${y0}" width="10" height="${y1 - y0}"><title>${esc(n.id)} is down</title></rect>`);
+        out.push(`<line class="life ${up ? "" : "down"} ${n.group ? "g-" + n.group : ""}" x1="${x}" y1="${y0}" x2="${x}" y2="${y1}"/>`);
+      }
     }
-    // Both lists are in row order: start where the window starts (less the longest arrow), stop below it.
-    let from = rowTop - this.maxSpan - 2;
-    for (const m of this.open) from = Math.min(from, m.rs);
-    for (let i = firstAtOrAfter(this.msgList, "rs", from); i < this.msgList.length; i++) {
-      const m = this.msgList[i];
-      if (m.s >= c || m.rs > rowBottom) break;
+  }
+
+  arrows(out, yNow, top, bottom, fresh) {
+    const L = this.layout, c = this.cursor;
+    let from = firstAtOrAfter(L.msgList, "ys", top - L.maxSpan - M.ROW);
+    for (const m of L.open) from = Math.min(from, m.i);
+    for (let i = from; i < L.msgList.length; i++) {
+      const m = L.msgList[i];
+      if (m.s >= c || m.ys > bottom) break;
       const done = m.e !== null && m.e < c;
-      const r1 = done ? m.re : headRow + 1;
-      if (!visible(m.rs, r1) || this.hidden.has(m.src) || this.hidden.has(m.dst)) continue;
-      const x0 = this.x.get(m.src), y0 = this.rowY(m.rs);
-      let x1 = this.x.get(m.dst), y1 = done ? this.rowY(m.re) : yNow;
+      const y1 = done ? m.ye : yNow;
+      if (!shown(m.ys, y1, top, bottom) || this.hidden.has(m.src) || this.hidden.has(m.dst)) continue;
+      const x0 = L.x.get(m.src), y0 = m.ys;
+      let x1 = done && m.end === "drop" ? m.xe : L.x.get(m.dst);
       const cls = ["msg"];
       if (m.forged) cls.push("forged");
       if (m.dup) cls.push("dup");
       if (done && m.e >= fresh) cls.push("fresh");
-      if (!done) { cls.push("flight"); x1 = x0 + (x1 - x0) * Math.min(0.85, (y1 - y0) / (ROW * 2 * this.zoom) + 0.3); }
-      else if (m.end === "drop") { cls.push("lost"); x1 = x0 + (x1 - x0) * 0.6; }
-      const label = this.showLabels && this.zoom > 0.45 ? labels.place(m, x0, y0, x1, y1, done, this.col) : null;
-      out.push(`<g class="${cls.join(" ")}" data-seq="${m.s}"><title>#${this.events[m.s].seq} ${esc(m.src)} → ${esc(m.dst)}: ${esc(m.label)}</title><line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" pathLength="1"/>`
+      if (this.key !== null && (this.key === m.s || this.key === m.e)) cls.push("key");
+      if (!done) { cls.push("flight"); x1 = x0 + (x1 - x0) * Math.min(0.85, (y1 - y0) / (M.ROW * 2) + 0.3); }
+      else if (m.end === "drop") cls.push("lost");
+      const line = m.src === m.dst
+        ? `<path d="M${x0} ${y0}c${L.col * 0.4} 0 ${L.col * 0.4} ${y1 - y0} 0 ${y1 - y0}" fill="none"/>`
+        : `<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y1}" pathLength="1"/>`;
+      const label = this.showLabels ? `<text x="${m.lx}" y="${m.ly}">${esc(m.text)}</text>` : "";
+      out.push(`<g class="${cls.join(" ")}" data-seq="${m.s}"><title>${esc(m.src)} → ${esc(m.dst)}: ${esc(m.label)}${m.reason ? ` (lost: ${esc(m.reason)})` : ""}</title>${line}`
         + (done && m.end === "deliver" ? arrowHead(x0, y0, x1, y1) : "")
         + (done && m.end === "drop" ? `<path class="x" d="M${x1 - 5} ${y1 - 5}l10 10m0 -10l-10 10"/>` : "")
-        + (label ? `<text x="${label.x}" y="${label.y}" text-anchor="middle">${esc(m.label)}${m.dup ? " (dup)" : ""}</text>` : "") + "</g>");
+        + label + "</g>");
     }
-    for (let i = firstAtOrAfter(this.marks, "row", rowTop); i < this.marks.length; i++) {
-      const k = this.marks[i];
-      if (k.s >= c || k.row > rowBottom) break;
-      if (!visible(k.row, k.row) || (k.node && this.hidden.has(k.node))) continue;
+  }
+
+  marks(out, top, bottom) {
+    const L = this.layout, c = this.cursor;
+    for (let i = firstAtOrAfter(L.marks, "y", top - M.SUB); i < L.marks.length; i++) {
+      const k = L.marks[i];
+      if (k.s >= c || k.y > bottom) break;
+      if (k.node && this.hidden.has(k.node)) continue;
       if (k.type === "fault" && !this.showFaults) continue;
-      if (this.zoom < 0.45 && (k.type === "state" || k.type === "timer" || k.type === "note")) continue;
-      const y = this.rowY(k.row);
-      const x = k.node ? this.x.get(k.node) : 0;
+      const { x, y } = k;
+      const key = this.key === k.s ? " key" : "";
+      const title = `<title>${esc(k.full || k.text)}</title>`;
       switch (k.type) {
         case "state":
-          const text = trim(k.text, this.col / 6.5);
-          const fits = text && labels.take(x + 7, y + 2, text.length * 6 + 4, 13);
-          out.push(`<g class="mark state" data-seq="${k.s}"><title>${esc(k.text)}</title><circle cx="${x}" cy="${y}" r="3.5"/>${fits ? `<text x="${x + 7}" y="${y + 12}">${esc(text)}</text>` : ""}</g>`);
+          out.push(`<g class="mark state${k.tone ? " t-" + esc(k.tone) : ""}${key}" data-seq="${k.s}">${title}<circle cx="${x}" cy="${y}" r="3.5"/>${k.text ? `<text x="${k.left ? x - 7 : x + 7}" y="${y + 4}"${k.left ? ' text-anchor="end"' : ""}>${esc(k.text)}</text>` : ""}</g>`);
           break;
         case "timer":
-          out.push(`<g class="mark timer" data-seq="${k.s}"><path d="M${x - 7} ${y}h14"/><text x="${x - 9}" y="${y + 4}" text-anchor="end">${esc(trim(k.text, 16))}</text></g>`);
+          out.push(`<g class="mark timer${key}" data-seq="${k.s}">${title}<path d="M${x - 7} ${y}h14"/><text x="${k.left ? x - 10 : x + 10}" y="${y + 4}"${k.left ? ' text-anchor="end"' : ""}>${esc(k.text)}</text></g>`);
           break;
         case "crash":
-          out.push(`<g class="mark crash" data-seq="${k.s}"><path d="M${x - 8} ${y - 8}l16 16m0 -16l-16 16"/><text x="${x + 10}" y="${y - 6}">crash</text></g>`);
+          out.push(`<g class="mark crash${key}" data-seq="${k.s}">${title}<path d="M${x - 7} ${y - 7}l14 14m0 -14l-14 14"/><text x="${x + 10}" y="${y + 4}">crash</text></g>`);
           break;
         case "recover":
-          out.push(`<g class="mark recover" data-seq="${k.s}"><circle cx="${x}" cy="${y}" r="6"/><text x="${x + 10}" y="${y - 6}">recover</text></g>`);
+          out.push(`<g class="mark recover${key}" data-seq="${k.s}">${title}<circle cx="${x}" cy="${y}" r="6"/><text x="${x + 10}" y="${y + 4}">recover</text></g>`);
           break;
-        case "fault":
-          out.push(`<g class="mark fault" data-seq="${k.s}"><rect x="${GUTTER - 4}" y="${y - 9}" width="${this.width - GUTTER}" height="18" rx="3"/><text x="${GUTTER + 2}" y="${y + 4}">${esc(k.text)}</text></g>`);
-          break;
-        case "violation":
-          out.push(`<g class="mark violation" data-seq="${k.s}"><rect x="${GUTTER - 4}" y="${y - 10}" width="${this.width - GUTTER}" height="20" rx="3"/><text x="${GUTTER + 2}" y="${y + 4}">&#9888; ${esc(k.text)} at #${this.events[k.s].seq}</text></g>`);
+        case "fault": case "violation":
+          out.push(`<g class="mark ${k.type}${key}" data-seq="${k.s}">${title}<rect x="${M.GUTTER - 4}" y="${y - 10}" width="${L.width - M.GUTTER}" height="20" rx="3"/><text x="${M.GUTTER + 4}" y="${y + 4}">${esc(k.text)}</text></g>`);
           break;
         case "note":
-          out.push(`<g class="mark note" data-seq="${k.s}"><circle cx="${x}" cy="${y}" r="2"/></g>`);
+          out.push(`<g class="mark note${key}" data-seq="${k.s}">${title}<circle cx="${x}" cy="${y}" r="2.5"/></g>`);
           break;
       }
     }
-    if (this.divergeAt != null && this.divergeAt < c && this.ys[this.divergeAt] !== undefined) {
-      const y = this.rowY(this.ys[this.divergeAt]);
-      out.push(`<g class="mark violation"><rect x="${GUTTER - 4}" y="${y - 10}" width="${this.width - GUTTER}" height="20" rx="3"/><text x="${GUTTER + 2}" y="${y + 4}">the runs part here (step ${this.divergeAt})</text></g>`);
+  }
+
+  // Overlap check (tests and `make bench`): draw the whole run, then count text boxes that overlap each
+  // other and message labels crossed by another message's line.
+  overlaps() {
+    const saved = this.svg.innerHTML;
+    this.svg.setAttribute("height", this.height());
+    this.svg.innerHTML = this.render(-1e9, 1e12).join("");
+    const texts = [...this.svg.querySelectorAll("text")].map((t) => {
+      const b = t.getBBox();
+      return { x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height, t, text: t.textContent };
+    }).filter((b) => b.x1 > b.x0);
+    const pairs = [];
+    texts.sort((a, b) => a.y0 - b.y0);
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length && texts[j].y0 < texts[i].y1; j++) {
+        const a = texts[i], b = texts[j];
+        if (a.x0 < b.x1 - 0.5 && b.x0 < a.x1 - 0.5 && a.y0 < b.y1 - 0.5 && b.y0 < a.y1 - 0.5) pairs.push([a.text, b.text]);
+      }
     }
-    out.push(`<line class="now" x1="${GUTTER - 6}" y1="${yNow}" x2="${this.width}" y2="${yNow}"/>`);
-    this.svg.innerHTML = out.join("");
-    this.lastDrawn = c;
+    let crossed = 0;
+    const lines = [...this.svg.querySelectorAll("g.msg line")].map((l) => ({ g: l.parentNode, x1: +l.getAttribute("x1"), y1: +l.getAttribute("y1"), x2: +l.getAttribute("x2"), y2: +l.getAttribute("y2") }));
+    for (const t of texts.filter((b) => b.t.parentNode.matches("g.msg"))) {
+      if (lines.some((l) => l.g !== t.t.parentNode && segmentHitsBox(l, t))) crossed++;
+    }
+    this.svg.innerHTML = saved;
+    return { texts: texts.length, overlaps: pairs.length, pairs: pairs.slice(0, 10), crossed };
   }
 }
 
-// Greedy label placement: try the gap next to the destination, then next to the source, then the others;
-// a label that fits nowhere is left out (the arrow's tooltip and the transcript still say it).
-class Labels {
-  constructor() { this.boxes = []; }
+function shown(y0, y1, top, bottom) { return y1 >= top && y0 <= bottom; }
 
-  take(x, y, w, h) {
-    for (const b of this.boxes) if (x < b.x + b.w && b.x < x + w && y < b.y + b.h && b.y < y + h) return false;
-    this.boxes.push({ x, y, w, h });
-    return true;
+function segmentHitsBox(l, b) {
+  // Liang-Barsky clip of the segment against the box
+  let t0 = 0, t1 = 1;
+  const dx = l.x2 - l.x1, dy = l.y2 - l.y1;
+  for (const [p, q] of [[-dx, l.x1 - b.x0], [dx, b.x1 - l.x1], [-dy, l.y1 - b.y0], [dy, b.y1 - l.y1]]) {
+    if (p === 0) { if (q < 0) return false; continue; }
+    const r = q / p;
+    if (p < 0) { if (r > t1) return false; if (r > t0) t0 = r; } else { if (r < t0) return false; if (r < t1) t1 = r; }
   }
+  return t1 - t0 > 1e-6;
+}
 
-  place(m, x0, y0, x1, y1, done, col) {
-    const w = (m.label.length + (m.dup ? 6 : 0)) * 6.3 + 4, h = 13;
-    const gaps = Math.max(1, Math.round(Math.abs(x1 - x0) / col));
-    const fractions = [(gaps - 0.5) / gaps, 0.5 / gaps];
-    for (let j = 1; j < gaps - 1; j++) fractions.push((j + 0.5) / gaps);
-    fractions.push(0.3 / gaps, (gaps - 0.25) / gaps);
-    for (const f of done ? fractions : [0.5 / gaps]) {
-      const x = x0 + (x1 - x0) * f, y = y0 + (y1 - y0) * f - 4;
-      if (this.take(x - w / 2, y - 10, w, h)) return { x, y };
-    }
-    return null;
-  }
+// CamelCase ids may wrap between words (OrderService -> Order·Service), never inside one.
+function words(id) {
+  return esc(id).replace(/([a-z0-9])([A-Z])/g, "$1<wbr>$2");
 }
 
 function firstAtOrAfter(list, key, value) {
@@ -335,18 +355,3 @@ function arrowHead(x0, y0, x1, y1) {
   return `<path class="tip" d="M${x1} ${y1}L${p(0.45)}L${p(-0.45)}Z"/>`;
 }
 
-// What changed, not the whole state: the node panel holds the rest.
-function stateText(state, before) {
-  return Object.entries(state).filter(([k, v]) => k !== "knows" && fmt(v) !== fmt(before[k])).map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
-}
-
-function faultText(f) {
-  const who = f.node || (f.groups && f.groups.map((g) => g.join(",")).join(" | ")) || "";
-  const match = f.match ? Object.entries(f.match).map(([k, v]) => `${k}=${v}`).join(" ") : "";
-  return `${f.action} ${who} ${match} ${f.rate !== undefined ? "rate=" + f.rate : ""}`.replace(/\s+/g, " ").trim();
-}
-
-function trim(s, n) {
-  n = Math.max(6, Math.floor(n));
-  return s.length > n ? s.slice(0, n - 1) + "…" : s;
-}

@@ -14,6 +14,9 @@ class Player {
     this.root = root;
     this.mode = root.dataset.mode;
     this.events = [];
+    this.moments = [];
+    this.violatedNames = new Set();
+    this.seen = { tones: new Set(), crashed: false, forged: false };
     this.cursor = 0;
     this.ended = false;
     this.playing = false;
@@ -35,11 +38,12 @@ class Player {
     const events = await res.json();
     this.begin();
     this.receive(events);
-    const start = Number(this.root.dataset.startStep || 0);
+    const start = this.root.dataset.startStep;
     this.follow = false;
-    this.setCursor(Math.min(start + 1, events.length));
     this.ended = true;
-    this.announce(`Saved run loaded: ${events.length} events. Press Play or step through it.`);
+    if (start) this.setCursor(Math.min(Number(start) + 1, events.length));
+    else if (this.root.dataset.autoplay) this.setCursor(1);
+    else this.land();
     if (this.root.dataset.autoplay) this.play();
   }
 
@@ -132,10 +136,12 @@ class Player {
         break;
       case "events":
         if (msg.from !== undefined && msg.from < this.events.length) this.truncate(msg.from);
+        const ending = !this.ended && msg.events.some((e) => e.kind === "end");
         this.receive(msg.events);
         if (!msg.run && msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
         if (this.follow) this.setCursor(this.events.length);
         else if (this.target && this.target <= this.events.length) this.goTo(this.target);
+        if (ending && this.follow && !this.room) this.land();
         if (this.startedAt && msg.events.some((e) => e.kind === "send")) {
           this.root.dataset.firstArrowMs = Math.round(performance.now() - this.startedAt);
           this.startedAt = null;
@@ -173,13 +179,20 @@ class Player {
     this.ended = false;
     this.follow = true;
     this.diagram.reset(null);
+    this.moments = [];
+    this.violatedNames = new Set();
+    this.seen = { tones: new Set(), crashed: false, forged: false };
     this.$(".transcript").innerHTML = "";
+    this.renderStrip();
   }
 
   // Forget events from seq n on: a watcher's catch-up ran ahead of the owner, who has since changed the run.
   truncate(n) {
     const kept = this.events.slice(0, n);
     this.events = [];
+    this.moments = [];
+    this.violatedNames = new Set();
+    this.seen = { tones: new Set(), crashed: false, forged: false };
     this.diagram.reset(null);
     this.receive(kept);
     if (this.target == null) this.cursor = Math.min(this.cursor, kept.length);
@@ -191,11 +204,93 @@ class Player {
       if (e.kind === "init") this.diagram.reset(e);
       this.events.push(e);
       this.diagram.append([e]);
+      this.noteMoment(e);
       if (e.kind === "fault" && e.fault.action === "hold") this.holdSeen = true;
       if (e.kind === "end") this.ended = true;
     }
     this.scrub.max = this.events.length;
     this.refreshDropChoices();
+  }
+
+  // -- key moments ---------------------------------------------------------------
+  // Faults, crashes, violations, retries and band changes: the strip above the slider, and where a run lands.
+  noteMoment(e) {
+    if (!this.moments) this.moments = [], this.violatedNames = new Set();
+    const seen = this.seen;
+    if (e.kind === "state" && e.band) seen.tones.add(e.band.tone);
+    else if (e.kind === "crash") seen.crashed = true;
+    else if (e.kind === "send" && e.data && e.data.forged) seen.forged = true;
+    let type = null, text = "";
+    if (e.kind === "fault") { type = "fault"; text = `fault: ${e.fault.action}${e.fault.node ? " " + e.fault.node : ""}`; }
+    else if (e.kind === "crash" || e.kind === "recover") { type = e.kind; text = `${e.node} ${e.kind === "crash" ? "crashes" : "recovers"}`; }
+    else if (e.kind === "check" && !e.ok && !this.violatedNames.has(e.name)) { this.violatedNames.add(e.name); type = "violation"; text = `${e.name} violated`; }
+    else if (e.kind === "send" && e.tag && /^#([2-9]|\d\d)/.test(e.tag)) { type = "retry"; text = `${e.src} retries ${e.label} (${e.tag})`; }
+    else if (e.kind === "state" && "band" in e) { type = "band"; text = `${e.node}: ${e.band ? e.band.label : "back to normal"}`; }
+    if (type) this.moments.push({ i: e.seq, type, text });
+  }
+
+  // The first violation; else the last fault or crash (landing a third of the way down shows what it caused
+  // below it); else the first state that went wrong (a band that says fault or fail); else the last state change.
+  keyMoment() {
+    const m = this.moments || [];
+    const violation = m.find((k) => k.type === "violation");
+    if (violation) return violation.i;
+    const faults = m.filter((k) => k.type === "fault" || k.type === "crash");
+    if (faults.length) return faults[faults.length - 1].i;
+    const bands = m.filter((k) => k.type === "band" && this.events[k.i].band);
+    const wrong = bands.find((k) => ["fault", "fail"].includes(this.events[k.i].band.tone));
+    if (wrong) return wrong.i;
+    return bands.length ? bands[bands.length - 1].i : this.events.length - 1;
+  }
+
+  land() {
+    this.setCursor(this.events.length);
+    this.follow = false;
+    const k = this.keyMoment();
+    this.diagram.reveal(k, 0.3, true);
+    this.root.dataset.key = k;
+    this.renderStrip();
+    const e = this.events[k];
+    if (e && e.kind !== "end") this.announce(`The run ended at t=${this.events[this.events.length - 1].t}. Here is its key moment: ${describe(e).replace(/^#\d+ /, "")}. Press Home to watch from the start.`);
+    else this.announce(`The run ended at t=${e ? e.t : 0}. Press Home to watch it from the start.`);
+  }
+
+  jumpTo(i) {
+    this.pauseLocal();
+    this.follow = false;
+    this.setCursor(Math.max(this.cursor, i + 1));
+    this.diagram.reveal(i, 0.3, true);
+    this.select(i);
+  }
+
+  jumpMark(dir) {
+    const m = this.moments || [];
+    const here = this.diagram.key ?? this.cursor - 1;
+    const next = dir > 0 ? m.find((k) => k.i > here) : [...m].reverse().find((k) => k.i < here);
+    if (next) this.jumpTo(next.i);
+  }
+
+  renderStrip() {
+    const strip = this.$(".strip");
+    if (!strip) return;
+    const n = Math.max(this.events.length, 1), key = this.diagram.key;
+    const marks = this.moments || [];
+    const html = marks.slice(0, 400).map((k) => `<button type="button" class="k-${k.type}${k.i === key ? " k-key" : ""}" data-moment="${k.i}" data-pos="${(100 * k.i / n).toFixed(2)}" title="#${k.i} ${esc(k.text)}" aria-label="${esc(k.text)} at step ${k.i}"></button>`).join("");
+    if (strip.dataset.html !== html) {
+      setHTML(strip, html);
+      for (const b of strip.children) b.style.left = `${b.dataset.pos}%`;
+    }
+    this.$('[data-act="first-violation"]').disabled = !(this.moments || []).some((k) => k.type === "violation");
+    this.renderLegend();
+  }
+
+  renderLegend() {
+    const { tones, crashed, forged } = this.seen;
+    const names = { hold: "holds it", busy: "working", wait: "waiting", fault: "degraded", fail: "failed", done: "done", traitor: "traitor" };
+    const items = ['<li class="l-msg">message</li>', '<li class="l-lost">lost</li>', '<li class="l-fault">fault</li>', '<li class="l-violation">violation</li>']
+      .concat(forged ? ['<li class="l-traitor">forged</li>'] : [], crashed ? ['<li class="l-band l-down">down</li>'] : [],
+        [...tones].map((t) => `<li class="l-band l-${t === "fault" || t === "traitor" ? "t" + t : t}">${names[t] || t}</li>`));
+    setHTML(this.$(".legend"), items.join(""));
   }
 
   // -- time ------------------------------------------------------------------
@@ -217,6 +312,7 @@ class Player {
     this.renderPanels();
     this.renderTranscript();
     if (this.holdSeen) this.renderFlight();
+    this.renderStrip();
     this.root.dataset.cursor = n;
   }
 
@@ -367,7 +463,7 @@ class Player {
     if (!this.events.length) return;
     const { nodes, invariants, summary, log } = foldState(this.events, this.cursor);
     setHTML(this.$(".nodes"), [...nodes.values()].map((n) => `<li class="${n.alive ? "" : "down"} ${n.group ? "g-" + n.group : ""}">
-      <button type="button" class="node-toggle" data-node="${esc(n.id)}" aria-label="${n.alive ? "Crash" : "Recover"} ${esc(n.id)}">${esc(n.id)}</button>
+      <button type="button" class="node-toggle" data-node="${esc(n.id)}" aria-label="${n.alive ? "Crash" : "Recover"} ${esc(n.id)}">${esc(n.id)}</button>${n.label && n.label !== n.id ? ` <span class="full-name">${esc(n.label)}</span>` : ""}
       <span class="status">${n.alive ? "" : "crashed"}${n.group ? " " + esc(n.group) : ""}</span>
       <span class="kv">${Object.entries(n.state).filter(([k]) => k !== "knows").map(([k, v]) => `${esc(k)}: <b>${esc(fmt(v))}</b>`).join(" · ")}</span></li>`).join(""));
     setHTML(this.$(".invariants"), [...invariants.values()].map((i) => {
@@ -458,6 +554,10 @@ class Player {
         else if (a === "zoom-in") this.diagram.setZoom(this.diagram.zoom * 1.5);
         else if (a === "zoom-out") this.diagram.setZoom(this.diagram.zoom / 1.5);
         else if (a === "fit") this.diagram.fit();
+        else if (a === "first-violation") { const v = (this.moments || []).find((k) => k.type === "violation"); if (v) this.jumpTo(v.i); }
+        else if (a === "prev-mark") this.jumpMark(-1);
+        else if (a === "next-mark") this.jumpMark(1);
+        else if (a === "key") this.land();
         return;
       }
       const msgAct = ev.target.closest("[data-msg-act]");
@@ -467,6 +567,8 @@ class Player {
         else this.inject({ action: act, match: { msg }, ...(act === "drop" ? {} : { by: 5 }) });
         return;
       }
+      const moment = ev.target.closest("[data-moment]");
+      if (moment) return this.jumpTo(Number(moment.dataset.moment));
       const mark = ev.target.closest("svg.diagram [data-seq]");
       if (mark) return this.select(Number(mark.dataset.seq));
       const toggle = ev.target.closest(".node-toggle");
@@ -504,6 +606,7 @@ class Player {
         End: () => { this.pauseLocal(); this.follow = true; this.setCursor(this.events.length); },
         "+": () => this.nudgeSpeed(1), "=": () => this.nudgeSpeed(1), "-": () => this.nudgeSpeed(-1),
         z: () => this.diagram.setZoom(this.diagram.zoom * 1.5), x: () => this.diagram.setZoom(this.diagram.zoom / 1.5),
+        "[": () => this.jumpMark(-1), "]": () => this.jumpMark(1), v: () => this.$('[data-act="first-violation"]').click(),
       };
       if (keys[ev.key] && !(ev.key === " " && ev.target.closest("button"))) { ev.preventDefault(); keys[ev.key](); }
     });
