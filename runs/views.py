@@ -1,4 +1,6 @@
 """Saved runs: the replay page, its exports, the embeddable player and side-by-side comparison."""
+from functools import partial
+
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -45,7 +47,9 @@ def export(request, run_id, fmt):
     trace = run.trace()
     if not trace:
         return HttpResponse("This run has no events yet.", content_type="text/plain", status=404)
-    body, kind = {"svg": (to_svg, "image/svg+xml"), "mmd": (to_mermaid, "text/plain; charset=utf-8"),
+    tick = getattr(simulations.SCENARIOS.get(run.scenario), "tick", None)  # the time axis says ms or ticks
+    body, kind = {"svg": (partial(to_svg, tick=tick), "image/svg+xml"),
+                  "mmd": (to_mermaid, "text/plain; charset=utf-8"),
                   "txt": (to_text, "text/plain; charset=utf-8")}[fmt]
     response = HttpResponse(body(trace), content_type=kind)
     if request.GET.get("download"):
