@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test bench migrate clean
+.PHONY: run test bench screenshots migrate clean
 
 $(VENV)/.run: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,6 +19,7 @@ migrate: $(VENV)/.run
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate -v0
 
 run: migrate
+	@echo "Lifelines: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	DEBUG=$${DEBUG:-true} $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: $(VENV)/.test
@@ -26,6 +27,10 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	VENV=$(VENV) bash scripts/bench.sh
+
+# every lesson at its key moment, as PNGs under docs/gallery/ (SIZES=phone adds phone-sized shots)
+screenshots: $(VENV)/.test
+	$(PY) scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

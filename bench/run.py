@@ -24,9 +24,9 @@ import time
 from . import servers
 from .common import RESULTS, ROOT, error_row, fmt
 
-FIGURES = ["engine", "first_arrow", "streaming", "viewers", "fanout", "diagram_render", "scroll", "page_weight",
-           "memory"]
-TIMEOUTS = {"viewers": 360, "scroll": 300}
+FIGURES = ["engine", "first_arrow", "streaming", "viewers", "fanout", "diagram_render", "diagram_overlaps", "scroll",
+           "big_run", "page_weight", "memory"]
+TIMEOUTS = {"viewers": 360, "scroll": 300, "diagram_overlaps": 300, "big_run": 600}
 
 
 def run_child(name, out_path):

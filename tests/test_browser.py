@@ -9,7 +9,7 @@ pytestmark = pytest.mark.browser
 def run_to_end(page):
     page.select_option(".speed", "1000")
     page.evaluate("() => { const p = document.querySelector('.player').player; if (!p.playing) p.play(); }")
-    page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')",
+    page.wait_for_function("() => document.querySelector('.summary [data-key=messages_sent]')",
                            timeout=15000)
 
 

@@ -111,3 +111,34 @@ def test_the_strip_marks_key_moments_and_jumps_to_them(page, live_daphne):
     assert page.evaluate("() => document.querySelector('.player').player.diagram.key") == violation
     page.click('[data-act="prev-mark"]')
     assert page.evaluate("() => document.querySelector('.player').player.diagram.key") < violation
+
+
+def test_the_diagram_takes_most_of_the_screen_at_1440(browser, live_daphne):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_daphne.url}/s/bully-election/?autorun=1")
+        page.wait_for_selector(".diagram-wrap.has-run")
+        stage = page.locator(".stage").bounding_box()
+        outcome = page.locator(".outcome").bounding_box()
+        controls = page.locator(".controls").bounding_box()
+        assert stage["width"] >= 0.6 * 1440
+        assert stage["y"] <= outcome["y"] + outcome["height"] + 1
+        assert stage["height"] >= 0.5 * 900
+        assert abs(stage["y"] + stage["height"] - controls["y"]) <= 1
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_diagram_and_its_controls_come_first(browser, live_daphne):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&autorun=1")
+        page.wait_for_function("() => document.querySelector('.player').dataset.key")
+        for selector in (".stage", '.controls [data-act="play"]'):
+            box = page.locator(selector).bounding_box()
+            assert box["y"] < 844, selector
+        assert page.locator("svg.diagram .mark.violation").count() == 1
+    finally:
+        context.close()

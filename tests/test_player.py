@@ -24,7 +24,7 @@ def start(page, url, steps=0):
 def play_to_end(page):
     page.select_option(".speed", "1000")
     page.evaluate("() => { const p = document.querySelector('.player').player; if (!p.playing) p.play(); }")
-    page.wait_for_function("() => document.querySelector('.summary').textContent.includes('messages_sent')")
+    page.wait_for_function("() => document.querySelector('.summary [data-key=messages_sent]')")
 
 
 def test_scrubbing_redraws_the_past_and_the_transcript_follows(page, live_daphne):
@@ -61,7 +61,7 @@ def test_dropping_a_message_in_flight_by_clicking_it(page, live_daphne):
     page.click("[data-msg-act=drop]")
     page.wait_for_selector("svg.diagram g.msg.lost")
     play_to_end(page)
-    assert "both_retreat" in page.locator(".summary").text_content()
+    assert "both retreat" in page.locator(".summary").text_content()
 
 
 def test_partition_and_heal_by_hand(page, live_daphne):
@@ -101,7 +101,7 @@ def test_branching_from_a_saved_run_page(page, live_daphne):
     page.locator(".head[data-node='B']").dispatch_event("click")
     page.wait_for_selector("svg.diagram .mark.crash")
     play_to_end(page)
-    assert "both_retreat" in page.locator(".summary").text_content() or "lone_attack" in page.locator(".summary").text_content()
+    assert "both retreat" in page.locator(".summary").text_content() or "lone attack" in page.locator(".summary").text_content()
 
 
 def test_you_are_the_network_picks_what_arrives(page, live_daphne):

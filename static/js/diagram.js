@@ -4,6 +4,7 @@
 
 import { Layout, M, canvasMeasure, timeScale } from "./layout.js";
 
+const MAX_PAGE = 30_000_000;
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 
 export const TONES = {
@@ -84,7 +85,7 @@ export class Diagram {
   }
 
   setZoom(z) {
-    const keep = this.indexAt(this.scroller.scrollTop + this.scroller.clientHeight / 2);
+    const keep = this.indexAt(this.viewTop() + this.scroller.clientHeight / 2);
     this.zoom = Math.max(0.05, Math.min(4, z));
     this.wrap.dataset.zoom = this.zoom.toFixed(3);
     this.relayout();
@@ -144,24 +145,37 @@ export class Diagram {
 
   height() { return Math.max(this.headY() + M.ROW * 2, this.scroller.clientHeight - 4); }
 
+  // Browsers lay nothing out past ~33.5M px: a taller run scrolls a capped page, each scrolled pixel moving
+  // the diagram by `ratio` px (1.07 for a million events), and is drawn shifted to where the page is.
+  ratio() {
+    const h = this.height(), view = this.scroller.clientHeight;
+    return h > MAX_PAGE ? (h - view) / (MAX_PAGE - view) : 1;
+  }
+
+  // Where the diagram's y is on the page, and back.
+  viewTop() { return this.scroller.scrollTop * this.ratio(); }
+  scrollToY(y) { this.scroller.scrollTop = Math.max(0, y / this.ratio()); }
+
   draw(all = false) {
     if (!this.init) { this.svg.innerHTML = ""; return; }
     const L = this.layout;
     this.svg.setAttribute("width", L.width);
-    this.svg.setAttribute("height", this.height());
+    this.svg.setAttribute("height", Math.min(this.height(), MAX_PAGE));
     if (this.wantReveal) {
       const { i, at } = this.wantReveal;
       this.wantReveal = null;
-      this.scroller.scrollTop = Math.max(0, L.yOf(i) - this.scroller.clientHeight * at);
+      this.scrollToY(L.yOf(i) - this.scroller.clientHeight * at);
     } else if (this.wantFollow) {
       this.wantFollow = false;
-      const y = this.headY(), top = this.scroller.scrollTop, h = this.scroller.clientHeight;
-      if (y + M.ROW > top + h || y < top) this.scroller.scrollTop = Math.max(0, y + M.ROW * 1.2 - h);
+      const y = this.headY(), top = this.viewTop(), h = this.scroller.clientHeight;
+      if (y + M.ROW > top + h || y < top) this.scrollToY(y + M.ROW * 1.2 - h);
     }
     this.placeHeads();
-    const top = all ? -1e9 : this.scroller.scrollTop - M.ROW * 2;
-    const bottom = all ? 1e12 : this.scroller.scrollTop + this.scroller.clientHeight + M.ROW * 3;
-    this.svg.innerHTML = this.render(top, bottom).join("");
+    const viewTop = this.viewTop(), shift = viewTop - this.scroller.scrollTop;
+    const top = all ? -1e9 : viewTop - M.ROW * 2;
+    const bottom = all ? 1e12 : viewTop + this.scroller.clientHeight + M.ROW * 3;
+    const body = this.render(top, bottom).join("");
+    this.svg.innerHTML = shift ? `<g transform="translate(0 ${-shift})">${body}</g>` : body;
     this.lastDrawn = this.cursor;
   }
 

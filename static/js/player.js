@@ -5,6 +5,7 @@
 import { Diagram } from "./diagram.js";
 import { Room } from "./room.js";
 import { describe, fmt, foldState } from "./trace.js";
+import { faultText } from "./layout.js";
 
 const BASE_RATE = 4; // events per second at 1x, as on the server
 const TRANSCRIPT_WINDOW = 80; // lines kept in the DOM around the cursor: enough to read back, cheap to redraw
@@ -142,6 +143,7 @@ class Player {
         if (this.follow) this.setCursor(this.events.length);
         else if (this.target && this.target <= this.events.length) this.goTo(this.target);
         if (ending && this.follow && !this.room) this.land();
+        if (ending) this.root.dispatchEvent(new CustomEvent("ended", { detail: { run: this.runId, url: this.runUrl } }));
         if (this.startedAt && msg.events.some((e) => e.kind === "send")) {
           this.root.dataset.firstArrowMs = Math.round(performance.now() - this.startedAt);
           this.startedAt = null;
@@ -221,7 +223,7 @@ class Player {
     else if (e.kind === "crash") seen.crashed = true;
     else if (e.kind === "send" && e.data && e.data.forged) seen.forged = true;
     let type = null, text = "";
-    if (e.kind === "fault") { type = "fault"; text = `fault: ${e.fault.action}${e.fault.node ? " " + e.fault.node : ""}`; }
+    if (e.kind === "fault") { type = ["recover", "heal", "release"].includes(e.fault.action) ? "repair" : "fault"; text = `fault: ${faultText(e.fault)}`; }
     else if (e.kind === "crash" || e.kind === "recover") { type = e.kind; text = `${e.node} ${e.kind === "crash" ? "crashes" : "recovers"}`; }
     else if (e.kind === "check" && !e.ok && !this.violatedNames.has(e.name)) { this.violatedNames.add(e.name); type = "violation"; text = `${e.name} violated`; }
     else if (e.kind === "send" && e.tag && /^#([2-9]|\d\d)/.test(e.tag)) { type = "retry"; text = `${e.src} retries ${e.label} (${e.tag})`; }
@@ -235,7 +237,7 @@ class Player {
     const m = this.moments || [];
     const violation = m.find((k) => k.type === "violation");
     if (violation) return violation.i;
-    const faults = m.filter((k) => k.type === "fault" || k.type === "crash");
+    const faults = m.filter((k) => k.type === "fault" || (k.type === "crash" && this.events[k.i].t > 0));  // down at t=0 is the set-up
     if (faults.length) return faults[faults.length - 1].i;
     const bands = m.filter((k) => k.type === "band" && this.events[k.i].band);
     const wrong = bands.find((k) => ["fault", "fail"].includes(this.events[k.i].band.tone));
@@ -250,9 +252,10 @@ class Player {
     this.diagram.reveal(k, 0.3, true);
     this.root.dataset.key = k;
     this.renderStrip();
-    const e = this.events[k];
-    if (e && e.kind !== "end") this.announce(`The run ended at t=${this.events[this.events.length - 1].t}. Here is its key moment: ${describe(e).replace(/^#\d+ /, "")}. Press Home to watch from the start.`);
-    else this.announce(`The run ended at t=${e ? e.t : 0}. Press Home to watch it from the start.`);
+    const e = this.events[k], end = this.events[this.events.length - 1];
+    const what = !e || e.kind === "end" ? "" : e.kind === "check" ? `${e.name} is violated at t=${e.t}: ${e.detail.replace(/\.$/, "")}. `
+      : `its key moment: ${describe(e).replace(/^#\d+ t=\d+ /, `at t=${e.t}, `)}. `;
+    this.announce(`The run ended at t=${end.t}; ${what || "nothing went wrong. "}Press Home to watch it from the start.`);
   }
 
   jumpTo(i) {
@@ -301,6 +304,7 @@ class Player {
     this.diagram.show(n);
     this.diagram.follow();
     if (this.onCursor) this.onCursor(n);
+    this.root.dispatchEvent(new CustomEvent("cursor", { detail: n }));
     if (!this.painting) this.painting = requestAnimationFrame(() => this.paint());
   }
 
@@ -472,6 +476,7 @@ class Player {
       return `<li class="${cls}"><span class="inv-name">${esc(i.name)}</span> <span class="inv-state">${word}</span><small>${esc(i.ok === false ? i.detail : i.text)}</small></li>`;
     }).join(""));
     this.renderSummary(summary);
+    this.renderOutcome(summary, invariants);
     this.renderMatrix(nodes);
     const panel = this.$(".log-panel");
     panel.hidden = !log.length;
@@ -481,22 +486,41 @@ class Player {
     }
   }
 
+  // The summary for people: words for keys, lists and pairs for values; behind the "details" toggle.
   renderSummary(summary) {
     const dl = this.$(".summary");
     if (!summary) {
-      dl.innerHTML = `<dt>status</dt><dd>${this.ended ? "ended" : this.events.length ? "running" : "not started"}</dd><dt>events</dt><dd>${this.cursor}</dd>`;
+      setHTML(dl, `<dt>status</dt><dd>${this.ended ? "ended" : this.events.length ? "running" : "not started"}</dd><dt>events</dt><dd>${this.cursor}</dd>`);
       return;
     }
     const rows = [];
     for (const [k, v] of Object.entries(summary)) {
-      if (k === "theory" || k === "estimate") continue;
-      rows.push(`<dt>${esc(k)}</dt><dd>${esc(typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))}</dd>`);
+      if (["theory", "estimate", "headline", "known"].includes(k)) continue;
+      rows.push(`<dt data-key="${esc(k)}">${esc(words(k))}</dt><dd>${esc(human(v))}</dd>`);
     }
     for (const k of ["theory", "estimate"]) {
       if (!summary[k]) continue;
-      rows.push(`<dt class="theory">${k === "theory" ? "theory" : "measured over many runs"}</dt><dd class="theory">${Object.entries(summary[k]).map(([a, b]) => `${esc(a)}: <b>${esc(typeof b === "number" ? +b.toFixed(4) : JSON.stringify(b))}</b>`).join("<br>")}</dd>`);
+      rows.push(`<dt class="theory">${k === "theory" ? "theory" : "measured over many runs"}</dt><dd class="theory">${Object.entries(summary[k]).map(([a, b]) => `${esc(words(a))}: <b>${esc(human(b))}</b>`).join("<br>")}</dd>`);
     }
-    dl.innerHTML = rows.join("");
+    setHTML(dl, rows.join(""));
+  }
+
+  // One sentence for the run as it stands, and, once it ended, the known result beside the measured one.
+  renderOutcome(summary, invariants) {
+    const box = this.$(".outcome");
+    if (!box) return;
+    if (!this.events.length) { box.hidden = true; return; }
+    box.hidden = false;
+    const broken = [...invariants.values()].filter((i) => i.ok === false);
+    const t = this.events[Math.max(0, this.cursor - 1)].t;
+    let head;
+    if (summary && summary.headline) head = summary.headline;
+    else if (broken.length) head = `${broken.map((i) => i.name).join(" and ")} ${broken.length > 1 ? "are" : "is"} violated: ${broken[0].detail}`;
+    else head = `${summary ? "Ended" : this.ended || this.cursor < this.events.length ? "At step " + (this.cursor - 1) : "Running"} at t=${t}: no invariant broken${summary ? "" : " so far"}.`;
+    const rows = summary && Array.isArray(summary.known) ? summary.known : [];
+    const mark = (a) => a === true ? '<span class="agree" aria-label="agrees">✓</span>' : a === false ? '<span class="disagree" aria-label="disagrees">✗</span>' : '<span class="na" aria-label="does not apply">–</span>';
+    setHTML(box, `<p class="headline${broken.length ? " bad" : ""}">${esc(head)}</p>` + (rows.length ? `<table class="known"><thead><tr><th scope="col"></th><th scope="col">known</th><th scope="col">this run</th><th scope="col"></th></tr></thead><tbody>${rows.map((r) =>
+      `<tr><th scope="row">${esc(r.quantity)}</th><td>${esc(r.known)}${r.assumes ? `<small>${esc(r.assumes)}</small>` : ""}</td><td>${esc(r.measured)}</td><td>${mark(r.agrees)}</td></tr>`).join("")}</tbody></table>` : ""));
   }
 
   renderMatrix(nodes) {
@@ -626,6 +650,16 @@ class Player {
 // Replace an element's content only when it changed: keeps focus, selection and buttons under the pointer.
 function setHTML(el, html) {
   if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
+}
+
+const words = (k) => String(k).replace(/_/g, " ");
+function human(v) {
+  if (v === null || v === undefined) return "none";
+  if (typeof v === "number") return String(+v.toFixed(4));
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (Array.isArray(v)) return v.length ? v.map(human).join(", ") : "none";
+  if (typeof v === "object") return Object.entries(v).map(([a, b]) => `${words(a)}: ${human(b)}`).join("; ") || "none";
+  return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(v) ? words(v) : String(v);
 }
 
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));

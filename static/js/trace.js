@@ -1,5 +1,7 @@
 // The trace, in the browser: describe events in words and fold them into the state at a step.
 
+import { faultText } from "./layout.js";
+
 export function describe(e) {
   const head = `#${e.seq} t=${e.t}`;
   switch (e.kind) {
@@ -12,7 +14,7 @@ export function describe(e) {
     case "note": return `${head} ${e.node ? e.node + ": " : ""}${e.text}`;
     case "crash": return `${head} ${e.node} crashes`;
     case "recover": return `${head} ${e.node} recovers`;
-    case "fault": return `${head} fault: ${JSON.stringify(e.fault)}`;
+    case "fault": return `${head} fault: ${faultText(e.fault)}`;
     case "check": return `${head} invariant ${e.name} ${e.ok ? "holds" : "VIOLATED"}: ${e.detail}`;
     case "end": return `${head} end: ${e.summary.stopped || ""}`;
     default: return `${head} ${e.kind}`;
