@@ -240,6 +240,7 @@ class Simulation:
         self.waiting = False
         self.summary = None
         self.violations = {}  # invariant name -> detail of the first violation
+        self.violated_at = {}  # invariant name -> time of the first violation
         self.interventions = []
         self.pending = []  # recorded live interventions waiting for their trace position
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
@@ -286,6 +287,7 @@ class Simulation:
         """Report an invariant; the first violation of each is written to the trace."""
         if not ok and name not in self.violations:
             self.violations[name] = detail
+            self.violated_at[name] = self.kernel.now
             self.emit("check", name=name, ok=False, detail=detail)
 
     def schedule(self, after, action, *args):
@@ -444,7 +446,9 @@ class Simulation:
             "stopped": stopped,
         }
         summary.update(self.scenario.summary(self, self.params))
-        self.summary = summary
+        self.summary = summary  # the hooks below read the measured figures from it
+        summary["headline"] = self.scenario.headline(self, self.params)
+        summary["known"] = self.scenario.known(self, self.params)
         self.ended = True
         self.emit("end", summary=summary)
 

@@ -54,6 +54,17 @@ class Scenario:
         """Scenario-specific summary fields, measured figures beside the theory."""
         return {}
 
+    # -- the outcome, in words --------------------------------------------
+    def headline(self, sim, params):
+        """One sentence saying what happened in this run and why; ``sim.summary`` holds the measured figures."""
+        broken = violation_clause(sim)
+        return (f"Ended at t={sim.now}: {plural(sim.network.sent, 'message')}; "
+                f"{broken or 'no invariant broken'}.")
+
+    def known(self, sim, params):
+        """The known result beside this run's figure: a list of ``known_row`` dicts, never contradicting the run."""
+        return []
+
     # -- entry points -----------------------------------------------------
     def parse(self, raw_params=None, faults=None):
         """Parse and bound parameters and a fault script: (params, faults) or ParamError."""
@@ -87,3 +98,82 @@ class Scenario:
 
 def refuse(field, message):
     raise ParamError({field: message})
+
+
+def known_row(quantity, known, measured, agrees=None, assumes=None):
+    """One line of the known-versus-measured table; ``agrees`` is None when the theory does not apply to this run,
+    and ``assumes`` then says what the theory assumes that the run does not give it."""
+    return {"quantity": quantity, "known": known, "measured": measured,
+            "agrees": None if agrees is None else bool(agrees), "assumes": assumes}
+
+
+def first_violation(sim):
+    """(name, t, detail) of the invariant this run broke first, or None."""
+    for name, detail in sim.violations.items():
+        return name, sim.violated_at.get(name, sim.now), detail
+    return None
+
+
+def violation_clause(sim):
+    """"name is violated at t=..." for the first broken invariant, or "" when none is."""
+    first = first_violation(sim)
+    return f"{first[0]} is violated at t={first[1]}" if first else ""
+
+
+def plural(count, word, many=None):
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def words(items, last="and"):
+    """["a", "b", "c"] -> "a, b and c"."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def some(items, most=3):
+    """Like ``words`` but names at most ``most`` items: "a, b, c and 7 more"."""
+    items = list(items)
+    if len(items) <= most:
+        return words(items)
+    return f"{', '.join(map(str, items[:most]))} and {len(items) - most} more"
+
+
+def fault_words(sim):
+    """What the fault script and live interventions did to this run, as short phrases ("dropped ACK 2")."""
+    labels, phrases = {}, []
+    for event in sim.trace:
+        kind = event["kind"]
+        if kind == "send":
+            labels[event["msg"]] = f"{event['label']} ({event['src']}→{event['dst']})"
+        elif kind == "drop" and event["reason"] == "manual":
+            phrases.append(f"dropped {labels.get(event['msg'], 'a message')}")
+        elif kind == "fault":
+            fault = event["fault"]
+            action = fault["action"]
+            if action in ("crash", "recover"):
+                phrases.append(f"{'crashed' if action == 'crash' else 'recovered'} {fault['node']} at t={event['t']}")
+            elif action == "loss":
+                phrases.append(f"set random loss to {fault['rate']}")
+            elif action == "partition":
+                phrases.append(f"cut the network at t={event['t']}")
+            elif action == "hold":
+                phrases.append("let the learner deliver messages by hand")
+            elif action in ("delay", "duplicate"):
+                match = fault.get("match", {})
+                what = labels.get(match.get("msg")) or match.get("label") or "a message"
+                phrases.append(f"{'delayed' if action == 'delay' else 'duplicated'} {what}")
+    unique = []
+    for phrase in phrases:
+        if phrase not in unique:
+            unique.append(phrase)
+    return unique
+
+
+def faulted(sim, because="this run's fault script", most=3):
+    """"this run's fault script dropped ACK 2" when interventions changed the run, else ""."""
+    done = fault_words(sim)
+    if not done:
+        return ""
+    return f"{because} {words(done[:most])}" + (" and more" if len(done) > most else "")

@@ -92,3 +92,18 @@ def test_a_live_coordinator_holds_its_band_from_the_start_and_loses_it_to_a_bull
     comeback = run(n=5, faults=[{"action": "recover", "node": "P5", "at": 15}])
     assert bands(comeback, "P4") == [("busy", "electing"), ("hold", "coordinator"), None]
     assert bands(comeback, "P5") == [("hold", "coordinator")]
+
+
+def test_outcome_worst_case_for_eight_names_p7_and_the_54_messages_agree():
+    s = run(n=8, detector="P1", crashed="P8")[-1]["summary"]
+    assert s["headline"].startswith("P7 is leader after 54 messages")
+    assert "worst case for n=8 is 54" in s["headline"]
+    row = s["known"][0]
+    assert (row["known"].split()[0], row["measured"], row["agrees"]) == ("54", "54", True)
+
+
+def test_outcome_a_recovery_mid_run_takes_the_message_count_outside_the_theory():
+    s = run(n=5, faults=[{"action": "recover", "node": "P5", "at": 15}])[-1]["summary"]
+    assert s["headline"].startswith("P5 is leader") and "recovered at t=15" in s["headline"]
+    row = s["known"][0]
+    assert row["measured"] == "22" and row["agrees"] is None and "recovered P5" in row["assumes"]

@@ -270,3 +270,17 @@ def test_a_traitor_is_banded_from_the_start_and_loyal_lieutenants_when_they_deci
     three = run(n=3, m=1, traitors="L2", strategy="flip")
     assert bands(three, "L1") == [("done", "RETREAT")]
     assert bands(run(n=4, m=1, traitors="C", strategy="split"), "C") == [("traitor", "traitor")]
+
+
+def test_outcome_three_generals_name_the_disobedient_lieutenant_and_say_n_must_exceed_3m():
+    s = summary(run(n=3, m=1, traitors="L2", strategy="flip"))
+    assert s["headline"].startswith("L1 decides RETREAT against loyal C's order ATTACK")
+    assert "IC2 is violated at t=2" in s["headline"]
+    agreement = s["known"][0]
+    assert agreement["agrees"] is None and "n > 3m; here n=3, m=1" in agreement["assumes"]
+
+
+def test_outcome_four_generals_agree_and_the_message_count_matches_om1():
+    s = summary(run(n=4, m=1, traitors="L3", strategy="flip"))
+    assert "L1 and L2 both decide ATTACK" in s["headline"] and "n=4 > 3m=3" in s["headline"]
+    assert [(r["measured"], r["agrees"]) for r in s["known"]] == [("IC1 and IC2 held", True), ("9", True)]

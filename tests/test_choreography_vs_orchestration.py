@@ -250,3 +250,18 @@ def test_compensation_ends_in_a_fail_band_and_a_double_charge_is_banded_on_payme
     trace = run(mode="choreography", fault="consumer_crash", idempotency=False)
     assert bands(trace, "Payment") == [("fail", "charged twice")]
     assert [e["tag"] for e in sends(trace, "OrderPlaced", src="Broker")[1:]] == ["#2", "#3"]
+
+
+def test_outcome_a_lost_event_strands_the_choreographed_order_and_nobody_notices():
+    s = summary(mode="choreography", fault="lost_event")
+    assert s["headline"].startswith("O1 is stuck: the PaymentCharged event was lost")
+    assert "order_final_within_bound is violated at t=1000" in s["headline"]
+    owner = s["known"][0]
+    assert owner["known"].startswith("nobody") and owner["agrees"] is True
+
+
+def test_outcome_the_orchestrator_retries_the_same_loss_within_its_bound():
+    s = summary(mode="orchestration", fault="lost_event")
+    assert s["headline"].startswith("O1 completed in") and "retried" in s["headline"]
+    owner = s["known"][0]
+    assert "2400 ms" in owner["known"] and owner["agrees"] is True

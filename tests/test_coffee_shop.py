@@ -368,3 +368,19 @@ def test_a_worker_crash_mid_charge_bands_the_double_charge_on_payment():
 def test_a_failed_order_ends_in_a_fail_band():
     trace = run(fail_activity="PrepareBeverage", non_retryable=True)
     assert bands(trace, "Temporal")[-1] == ("fail", "Failed") and bands(trace, "Customer")[-1] == ("fail", "Failed")
+
+
+def test_outcome_the_retry_after_a_crash_mid_charge_charges_twice_without_an_idempotency_key():
+    s = summary(crash("Payment", 100, recover=1000), idempotent=False)
+    assert s["headline"].startswith("Charged twice:") and "no idempotency key" in s["headline"]
+    assert "charged_implies_delivered_or_refunded is violated" in s["headline"]
+    charges = next(r for r in s["known"] if r["quantity"] == "charges for one latte")
+    assert charges["measured"] == "2" and "at least once" in charges["known"]
+
+
+def test_outcome_retries_wait_as_the_retry_policy_says():
+    s = summary(fail_activity="PrepareBeverage", failures=3)
+    assert s["headline"] == ("The latte was delivered: PrepareBeverage failed 3 times and was retried after "
+                             "1 s, 2 s and 4 s.")
+    waits = s["known"][0]
+    assert waits["measured"] == "PrepareBeverage: 1 s, 2 s and 4 s" and waits["agrees"] is True

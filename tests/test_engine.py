@@ -337,3 +337,38 @@ def test_every_scenario_declares_bands_with_known_tones_and_short_labels():
                 assert e["band"]["tone"] in tones, (slug, e)
             if e["kind"] == "send" and "tag" in e:
                 assert isinstance(e["tag"], str) and 0 < len(e["tag"]) <= 6, (slug, e)
+
+
+def test_every_scenario_and_lesson_ends_with_a_headline_in_words_and_well_formed_known_rows():
+    import re
+
+    from scenarios.presets import PRESETS
+
+    runs = [(slug, {}, 0, []) for slug in simulations.SCENARIOS]
+    runs += [(slug, params, seed, faults) for slug, lessons in PRESETS.items()
+             for _, _, _, params, seed, faults, _ in lessons]
+    for slug, params, seed, faults in runs:
+        scenario = simulations.get(slug)
+        summary = scenario.run(params, seed, faults)[-1]["summary"]
+        headline, where = summary["headline"], f"{slug} {params} {faults}"
+        names = {i.name for i in scenario.invariants}
+        assert isinstance(headline, str) and 20 < len(headline) <= 180, where
+        assert headline[0].isupper() or headline[0].isdigit() or headline.split()[0] in scenario.node_ids(params) \
+            or re.match(r"[a-z]+-\d", headline), where
+        assert headline.endswith(".") and ". " not in headline and "\n" not in headline, where
+        assert "{" not in headline and "[" not in headline and '"' not in headline, where
+        assert set(re.findall(r"\b[A-Za-z0-9]+_[A-Za-z0-9_]+\b", headline)) <= names, where
+        for name in summary["violations"][:1]:
+            assert name in headline, where
+        assert isinstance(summary["known"], list), where
+        for row in summary["known"]:
+            assert set(row) == {"quantity", "known", "measured", "agrees", "assumes"}, where
+            assert all(isinstance(row[k], str) and row[k] for k in ("quantity", "known", "measured")), where
+            assert row["agrees"] in (True, False, None) and (row["assumes"] is None or isinstance(row["assumes"], str))
+            assert not re.search(r"[{}\[\]\"]", row["known"] + row["measured"]), where
+
+
+def test_a_scenario_without_its_own_outcome_gets_the_generic_headline():
+    summary = run(count=2)[-1]["summary"]
+    assert summary["headline"] == "Ended at t=2: 4 messages; no invariant broken."
+    assert summary["known"] == []

@@ -200,3 +200,17 @@ def test_redelivery_bands_the_broker_and_a_double_effect_bands_the_notes_db():
     assert bands(trace, "NotesDB") == []  # dedupe: the redelivery is ignored
     doubled, _ = run({"relay_crash_after_publish": True, "dedupe": False})
     assert bands(doubled, "NotesDB") == [("fail", "applied twice")]
+
+
+def test_outcome_the_dual_write_loses_u1_and_the_theory_row_names_the_missing_outbox():
+    _, s = run({"outbox": False, "crash_before_publish": True})
+    assert s["headline"].startswith("Notes never heard of u1") and "no outbox" in s["headline"]
+    assert "projection_consistent is violated" in s["headline"]
+    projection = s["known"][0]
+    assert projection["measured"] == "misses u1" and projection["agrees"] is None and "outbox" in projection["assumes"]
+
+
+def test_outcome_the_slowest_event_never_beats_four_hops():
+    _, s = run({})
+    lag = next(r for r in s["known"] if r["quantity"].startswith("slowest event"))
+    assert lag["measured"] == f"{s['lag_ms']} ms" and lag["agrees"] is True and lag["known"].startswith("at least 8 ms")

@@ -299,3 +299,16 @@ def test_push_bands_who_heard_the_rumour_and_a_crash_that_forgets_ends_the_band(
     forgot = run({"n": 4, "mode": "optimal"}, 0, [{"action": "crash", "node": "P4", "at": 7},
                                                    {"action": "recover", "node": "P4", "at": 8}])
     assert bands(forgot, "P4")[-1] is None
+
+
+def test_outcome_eight_people_share_everything_in_the_minimum_2n_minus_4_calls():
+    s = summary(run({"n": 8, "mode": "optimal"}))
+    assert s["headline"] == "Everyone knows all 8 secrets after 12 calls, the fewest possible (2n−4 = 12)."
+    assert [(r["known"], r["measured"], r["agrees"]) for r in s["known"]] == [("2n−4 = 12, the minimum", "12", True)]
+
+
+def test_outcome_a_dropped_call_names_who_never_learns_what_and_sets_the_theory_aside():
+    s = summary(run({"n": 6, "mode": "optimal"}, faults=[{"action": "drop", "match": {"label": "CALL", "nth": 1}}]))
+    assert s["headline"].startswith("Not everyone knows everything: P2, P3 and P4 never learn P5")
+    assert "complete is violated at t=18" in s["headline"]
+    assert s["known"][0]["agrees"] is None and "dropped CALL (P5→P1)" in s["known"][0]["assumes"]

@@ -241,3 +241,18 @@ def test_redelivered_and_republished_events_carry_their_delivery_number():
     assert bands(run(), "OrderService") == []
     trace = run(orders=1, faults=[{"action": "crash", "node": "NotificationService", "at": 0}])
     assert [e.get("tag") for e in sends(trace, "OrderCreated", src="Queue")] == [None, "#2", "#3", "#4", "#5"]
+
+
+def test_outcome_the_breaker_lesson_says_when_it_opened_and_closed():
+    s = summary(orders=20, dead_service="PaymentService", dead_until_ms=1000)
+    assert s["headline"] == ("5 of 20 orders confirmed and 15 rejected while PaymentService was down until t=1000; "
+                             "its breaker opened at t=470 and closed at t=1490.")
+    breaker = s["known"][-1]
+    assert breaker["quantity"] == "circuit breaker" and breaker["agrees"] is True
+
+
+def test_outcome_without_compensation_stock_leaks_and_the_conservation_row_sets_the_theory_aside():
+    s = summary(dead_service="PaymentService", compensation=False)
+    assert s["headline"].startswith("Stock leaked:") and "stock_conserved is violated at t=270" in s["headline"]
+    stock = next(r for r in s["known"] if r["quantity"].startswith("stock"))
+    assert stock["agrees"] is None and "compensation" in stock["assumes"] and stock["measured"].endswith("= 10, 10 held by rejected orders")

@@ -265,3 +265,17 @@ def test_charge_arrows_carry_the_key_tail_first_and_the_attempt_on_a_retry():
     reused, _ = run({"payments": 3, "reuse_key": True})
     assert {e["tag"] for e in sends(reused, "CHARGE", src="Checkout")} == {"k…-1"}  # the bug, on every arrow
     assert bands(reused, "Checkout")[-1] == ("fail", "rejected")
+
+
+def test_outcome_a_lost_response_without_a_key_is_a_double_charge_in_words():
+    _, s = run({"idempotency": False, "lose_response": True}, seed=0)
+    assert s["headline"].startswith("Charged twice:") and "the retry had no idempotency key" in s["headline"]
+    assert "at_most_once_charge is violated" in s["headline"]
+    charges = s["known"][0]
+    assert charges["measured"] == "2" and charges["agrees"] is None and "sends none" in charges["assumes"]
+
+
+def test_outcome_the_same_loss_with_a_key_is_one_charge_and_the_theory_agrees():
+    _, s = run({"idempotency": True, "lose_response": True}, seed=0)
+    assert s["headline"].startswith("order-1 was charged once") and "saved response" in s["headline"]
+    assert [(r["measured"], r["agrees"]) for r in s["known"]][0] == ("1", True)

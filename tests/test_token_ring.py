@@ -275,3 +275,19 @@ def test_without_generations_two_nodes_are_in_cs_bands_at_once():
             (open_now.add if e["band"] == {"label": "in CS", "tone": "busy"} else open_now.discard)(e["node"])
             overlap = overlap or len(open_now) > 1
     assert overlap
+
+
+def test_outcome_a_late_token_without_generations_puts_two_inside_and_the_theory_row_expects_it():
+    s = summary(delay_third_token(25), generations=False)
+    assert s["headline"].startswith("N2 entered the critical section while N1 was inside")
+    assert "mutual_exclusion is violated at t=39" in s["headline"]
+    inside, wait = s["known"][:2]
+    assert inside["measured"] == "2" and inside["agrees"] is True and "without generations" in inside["known"]
+    assert wait["agrees"] is None and "delayed TOKEN" in wait["assumes"]
+
+
+def test_outcome_without_faults_one_token_serves_everyone_within_one_rotation():
+    s = summary()
+    assert s["headline"].startswith("One token served 16 requests")
+    assert [(r["measured"], r["agrees"]) for r in s["known"]] == [("1", True), ("13 ticks", True)]
+    assert s["known"][1]["known"].startswith("at most 17 ticks")

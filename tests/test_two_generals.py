@@ -87,3 +87,20 @@ def test_the_general_who_will_attack_holds_a_band_so_a_lone_attack_shows():
     assert bands(trace, "B") == []
     both = TG.run({"rounds": 2, "loss": 0})
     assert bands(both, "A") == bands(both, "B") == [("hold", "attacks")]
+
+
+def test_outcome_the_captured_last_messenger_makes_a_attack_alone_and_the_odds_row_does_not_pretend():
+    s = summary(rounds=3, loss=0, faults=[{"action": "drop", "match": {"nth": 3}}])
+    assert s["headline"].startswith("A attacked alone")
+    assert "ACK 2" in s["headline"] and "no_lone_attack is violated at t=3" in s["headline"]
+    odds = s["known"][0]
+    assert odds["agrees"] is None and "dropped ACK 2" in odds["assumes"]
+    assert odds["measured"] == "this run: A attacked alone"
+
+
+def test_outcome_with_random_loss_one_run_is_one_draw_and_without_loss_the_odds_agree():
+    lossy = summary(seed=1, rounds=3, loss=0.5, messengers=5)["known"][0]
+    assert lossy["agrees"] is None and "one draw" in lossy["assumes"] and "simulated chains" in lossy["measured"]
+    clean = summary(rounds=3, loss=0)
+    assert clean["headline"].startswith("A and B attack together")
+    assert clean["known"][0]["agrees"] is True and clean["known"][0]["known"].startswith("1 / 0 / 0")

@@ -1,7 +1,7 @@
 """The bully election (Garcia-Molina 1982): the highest live process always ends up coordinator."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 
 def rank(node_id):
@@ -172,3 +172,68 @@ class BullyElection(Scenario):
             "theory": {"worst_case_messages": n * n - n - 2, "best_case_messages": n - 2,
                        "this_is_worst_case": worst},
         }
+
+    def headline(self, sim, params):
+        summary, sent = sim.summary, sim.network.sent
+        live = self.live(sim)
+        highest = max(live, key=lambda node: rank(node.id)).id if live else None
+        broken = violation_clause(sim)
+        if broken:
+            named = sorted({str(node.leader) for node in live}, key=lambda x: (len(x), x))
+            return (f"Live processes name {words(named, 'or')} as leader, though the highest live is {highest}; "
+                    f"{broken}.")
+        elected = summary["elected"]
+        back = [e["t"] for e in sim.trace if e["kind"] == "recover" and e["node"] == elected]
+        if back:
+            return (f"{elected} is leader after {plural(sent, 'message')}: it recovered at t={back[-1]} and, "
+                    f"being the highest, bullied its way back.")
+        down, n, detector = params["crashed"], params["n"], params["detector"]
+        why = f"{detector} noticed {words(down)} gone" if down else f"{detector} called an election"
+        case = ""
+        if down == [f"P{n}"] and fault_free(sim):
+            if detector == "P1":
+                case = f"; the worst case for n={n} is {n * n - n - 2}"
+            elif detector == f"P{n - 1}":
+                case = f"; the best case for n={n} is {n - 2}"
+        return f"{elected} is leader after {plural(sent, 'message')}: {why}{case}."
+
+    def known(self, sim, params):
+        summary, n, sent = sim.summary, params["n"], sim.network.sent
+        worst, best = n * n - n - 2, n - 2
+        faults = faulted(sim)
+        live = self.live(sim)
+        highest = max(live, key=lambda node: rank(node.id)).id if live else None
+        one_down = params["crashed"] == [f"P{n}"]
+        restarts = any(e["kind"] == "note" and "starts over" in e["text"] for e in sim.trace)
+        if faults or not one_down:
+            agrees = None
+            assumes = (f"only the coordinator P{n} is down and nothing happens mid-run; {faults}" if faults else
+                       f"only the coordinator P{n} is down; here {words(params['crashed']) or 'nobody'} "
+                       f"{'was' if len(params['crashed']) == 1 else 'were'} down at t=0")
+        else:
+            agrees, assumes = True, None
+        if params["detector"] == "P1" and one_down:
+            known, expected = f"{worst} = n²−n−2 (worst case, P1 detects)", sent == worst
+        elif params["detector"] == f"P{n - 1}" and one_down:
+            known, expected = f"{best} = n−2 (best case, P{n - 1} detects)", sent == best
+        else:
+            known = f"between {best} = n−2 (best case) and {worst} = n²−n−2 (worst case)"
+            expected = best <= sent <= worst
+        if agrees:
+            agrees = expected
+            if not expected or restarts:
+                agrees, assumes = None, ("timeouts that outlast every answer (the synchronous model); here a "
+                                         "process timed out before an answer came and the election ran again")
+        elected = summary["elected"]
+        rows = [known_row("messages to elect a leader", known, str(sent), agrees, assumes)]
+        leader_agrees = elected == highest
+        leader_assumes = None
+        if not leader_agrees and (assumes or restarts):
+            leader_agrees, leader_assumes = None, assumes or "reliable delivery within known bounds"
+        rows.append(known_row("the leader every live process names", f"the highest live id, {highest}",
+                              elected or "no single leader", leader_agrees, leader_assumes))
+        return rows
+
+
+def fault_free(sim):
+    return not faulted(sim)

@@ -3,7 +3,7 @@ from itertools import permutations
 
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 ATTACK, RETREAT = "ATTACK", "RETREAT"
 PLANS = (ATTACK, RETREAT)
@@ -359,3 +359,92 @@ class ByzantineGenerals(Scenario):
                 "condition": "n > 3m and at most m traitors" if oral else "at most m traitors (n >= m+2)",
             },
         }
+
+    def weakness(self, sim, params):
+        """Why the theorem promises nothing for this run, in words, or "" when it promises IC1 and IC2."""
+        n, m = params["n"], params["m"]
+        summary = sim.summary
+        faults = len(summary["traitors"]) + len([g for g in summary["crashed"] if g not in summary["traitors"]])
+        if params["mode"] == "om" and n <= 3 * m:
+            return f"n > 3m; here n={n}, m={m}"
+        if faults > m:
+            return f"at most m={m} faulty generals; here {faults}, crashes counted"
+        extra = faulted(sim)
+        if extra:
+            return f"no lost or late messages; {extra}"
+        return ""
+
+    def headline(self, sim, params):
+        summary, m = sim.summary, params["m"]
+        algo = f"{params['mode'].upper()}({m})"
+        decisions = summary["decisions"]
+        traitors = summary["traitors"]
+        liars = f"traitor{'s' if len(traitors) > 1 else ''} {words(traitors)}"
+        commander_loyal = "C" not in traitors and "C" not in summary["crashed"]
+        order = params["order"]
+        weak = self.weakness(sim, params)
+        why = {True: f"{algo} promises nothing, as n={params['n']} ≤ 3m",
+               False: f"there are more faults than m={m}"}[params["mode"] == "om" and params["n"] <= 3 * m] if weak else ""
+        if weak and not weak.startswith(("n > 3m", "at most m")):
+            why = "messages went missing"
+        broken = violation_clause(sim)
+        if not decisions:
+            return f"No loyal lieutenant decided: {liars} and the crashes left nobody to judge."
+        if broken:
+            if "IC1" in sim.violations:
+                split = "; ".join(f"{words([w for w, d in decisions.items() if d == plan])} {plan}"
+                                  for plan in PLANS if plan in decisions.values())
+                return f"Loyal lieutenants split ({split}): {liars} lied and {why}; {broken}."
+            wrong = [w for w, d in decisions.items() if d != order]
+            return (f"{words(wrong)} decide{'s' if len(wrong) == 1 else ''} {opposite(order)} against loyal C's "
+                    f"order {order}: {liars} lied and {why}; {broken}.")
+        plan = next(iter(decisions.values()))
+        who = words(list(decisions)) if len(decisions) > 1 else next(iter(decisions))
+        verb = "all decide" if len(decisions) > 2 else "both decide" if len(decisions) == 2 else "decides"
+        if not traitors:
+            return f"{who} {verb} {plan} as C ordered: with no traitor, {algo} sent {plural(sim.network.sent, 'message')}."
+        if weak:
+            obeyed = " as loyal C ordered" if commander_loyal else ""
+            return f"{who} {verb} {plan}{obeyed}: {liars} did no harm this time, though {why}."
+        if not commander_loyal:
+            lied = ("the traitor commander C lied" if traitors == ["C"] else
+                    f"{liars} lied, the commander among them")
+            return f"{who} {verb} {plan} although {lied}: {algo} still makes the loyal agree."
+        if params["mode"] == "sm":
+            return (f"{who} {verb} {plan} as loyal C ordered: {liars} could not forge C's signature, so "
+                    f"{algo} holds with n={params['n']}.")
+        return (f"{who} {verb} {plan} as loyal C ordered, although {liars} lied: with n={params['n']} > 3m={3 * m} "
+                f"{algo} guarantees it.")
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        n, m = params["n"], params["m"]
+        oral = params["mode"] == "om"
+        held = [name for name in ("IC1", "IC2") if name not in sim.violations]
+        measured = ("IC1 and IC2 held" if len(held) == 2 else
+                    f"{words(sorted(sim.violations))} violated at t={min(sim.violated_at.values())}")
+        weak = self.weakness(sim, params)
+        condition = "n > 3m and at most m traitors" if oral else "at most m traitors (n ≥ m+2)"
+        rows = [known_row(f"agreement (IC1 and IC2) under {params['mode'].upper()}({m})",
+                          f"guaranteed when {condition}", measured,
+                          None if weak else len(held) == 2, weak or None)]
+        silent = params["strategy"] == "silent" and summary["traitors"]
+        fewer = silent or summary["crashed"] or faulted(sim)
+        sent = sim.network.sent
+        if oral:
+            terms, term = [], 1
+            for k in range(1, m + 2):
+                term *= n - k
+                terms.append("·".join(str(n - j) for j in range(1, k + 1)))
+            known = f"{theory['om_messages']} = {' + '.join(terms)}"
+            agrees = None if fewer else sent == theory["om_messages"]
+        else:
+            known = f"at most {theory['sm_messages_at_most']} = (n−1)(2n−3)"
+            agrees = None if fewer else sent <= theory["sm_messages_at_most"]
+        assumes = None
+        if fewer:
+            assumes = ("every general sends in every round; here "
+                       + ("a silent traitor sends nothing" if silent else
+                          f"{words(summary['crashed'])} crashed" if summary["crashed"] else "the fault script intervened"))
+        rows.append(known_row("messages sent", known, str(sent), agrees, assumes))
+        return rows

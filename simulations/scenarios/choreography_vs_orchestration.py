@@ -1,7 +1,7 @@
 """Choreography vs orchestration: one order saga, run by events on a broker or by a workflow that owns it."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, violation_clause, words
 
 GAP_MS = 20  # between two orders
 SUBSCRIBERS = {
@@ -522,3 +522,75 @@ class ChoreographyVsOrchestration(Scenario):
                 "orchestration_bound_ms": ACTIVITIES_WORST_CASE * budget,
             },
         }
+
+    def headline(self, sim, params):
+        summary, world = sim.summary, sim.nodes["Orders"].world
+        states, fault, mode = summary["order_states"], params["fault"], params["mode"]
+        broken = violation_clause(sim)
+        twice = sorted(o for o, count in world.charges.items() if count > 1)
+        if twice:
+            again = "the redelivered event" if mode == "choreography" else "the retried activity"
+            return (f"{words(twice)} {'was' if len(twice) == 1 else 'were'} charged twice: Payment crashed after "
+                    f"charging, and {again} charged again with no idempotency key; {broken}.")
+        stuck = [o for o, state in states.items() if state == "stuck"]
+        if stuck:
+            if mode == "choreography":
+                why = ("the PaymentCharged event was lost, and in a choreography nobody owns the order"
+                       if fault == "lost_event" else "an event went missing, and in a choreography nobody owns the order")
+            else:
+                why = f"its workflow {self.owner(sim, stuck[0]).split('its workflow ')[-1]}"
+            lead = f"{words(stuck[:3])}{' and more' if len(stuck) > 3 else ''} {'is' if len(stuck) == 1 else 'are'} stuck"
+            return f"{lead}: {why}" + (f"; {broken}." if broken else ".")
+        finals = summary["final_at_ms"]
+        slowest = max(finals.values(), default=0)
+        done = [o for o, state in states.items() if state == "completed"]
+        cancelled = [o for o, state in states.items() if state == "cancelled"]
+        if len(states) == 1:
+            order, state = next(iter(states.items()))
+            lead = f"{order} {state} in {slowest} ms"
+        else:
+            lead = (f"{len(done)} orders completed and {len(cancelled)} cancelled" if done and cancelled else
+                    f"All {len(states)} orders {'completed' if done else 'cancelled'}")
+            lead += f" within {slowest} ms"
+        if broken.startswith("order_final_within_bound"):
+            return f"{lead}, later than the {params['deadline_ms']} ms deadline; {broken}."
+        if fault == "lost_event":
+            why = ("the payment result was lost, but the Orchestrator timed out, retried and finished the order"
+                   if mode == "orchestration" else "the lost event was sent again")
+        elif fault == "consumer_crash":
+            again = "the Broker redelivered the event" if mode == "choreography" else "the Orchestrator retried"
+            why = f"Payment crashed mid-charge, {again}, and the idempotency key kept it to one charge"
+        elif cancelled:
+            why = "the item was out of stock, so the saga refunded the charge"
+        else:
+            why = (f"payment, stock, shipping and notification each ran once, driven by "
+                   f"{'events on the Broker' if mode == 'choreography' else 'the Orchestrator'}")
+        return f"{lead}: {why}" + (f"; {broken}." if broken else ".")
+
+    def known(self, sim, params):
+        summary, theory, world = sim.summary, sim.summary["theory"], sim.nodes["Orders"].world
+        stuck = summary["stuck"]
+        faults = faulted(sim)
+        finals = summary["final_at_ms"]
+        if params["mode"] == "choreography":
+            row = known_row("who notices a stuck order", "nobody: the order's state lives only in the events in flight",
+                            f"{plural(stuck, 'order')} stuck, and nobody noticed" if stuck else
+                            "no order got stuck, so there was nothing to notice", True if stuck else None)
+        else:
+            bound = theory["orchestration_bound_ms"]
+            measured = (f"{plural(stuck, 'order')} still not final" if stuck else
+                        f"every order final, the slowest after {max(finals.values(), default=0)} ms")
+            ok = not stuck and max(finals.values(), default=0) <= bound
+            row = known_row("who notices a stuck order",
+                            f"the Orchestrator: every order final within about 6 × (retries + 1) × timeout = {bound} ms",
+                            measured, None if faults and not ok else ok,
+                            f"services that come back; {faults}" if faults and not ok else None)
+        rows = [row]
+        most = max(world.charges.values(), default=0)
+        if params["idempotency"]:
+            rows.append(known_row("charges per order", "at most 1 when every step is idempotent", str(most),
+                                  most <= 1))
+        else:
+            rows.append(known_row("charges per order", "at most 1 when every step is idempotent", str(most), None,
+                                  "idempotent steps; here Payment sends no idempotency key"))
+        return rows

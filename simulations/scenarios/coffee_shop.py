@@ -1,7 +1,7 @@
 """A durable coffee-shop order on Temporal: server-side retries, timeouts, replay after a crash, a saga refund."""
 from ..engine import MAX_TIME, Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, known_row, plural, refuse, violation_clause, words
 
 NETWORK_MS = 5
 WORKFLOW_ID = "order-42"
@@ -863,3 +863,79 @@ class CoffeeShop(Scenario):
                 "workflow_task_timeout_ms": WORKFLOW_TASK_TIMEOUT_MS,
             },
         }
+
+    def headline(self, sim, params):
+        summary = sim.summary
+        broken = violation_clause(sim)
+        charges, status = summary["charges"], summary["status"]
+        crashed = sorted({e["node"] for e in sim.trace if e["kind"] == "crash"})
+        if charges > 1 and not summary["refunded"]:
+            why = ("a retry after the Payment worker's crash charged again with no idempotency key" if "Payment" in crashed
+                   else "ProcessPayment ran again with no idempotency key")
+            times = "twice" if charges == 2 else f"{charges} times"
+            return f"Charged {times}: {why}" + (f"; {broken}." if broken else ".")
+        if broken:
+            return f"The {status.lower()} order broke a promise of durable execution; {broken}."
+        waits = summary["retry_delays_ms"]
+        retried = "; ".join(f"{name} failed {plural(len(d), 'time')} and was retried after "
+                            f"{words([seconds(x) for x in d])}" for name, d in waits.items())
+        if status == "Completed":
+            if retried:
+                return f"The latte was delivered: {retried}."
+            if summary["replays"]:
+                return ("The latte was delivered: the workflow worker crashed, replayed the history when it came "
+                        "back and re-ran no finished activity.")
+            if crashed:
+                return (f"The latte was delivered although {words(crashed)} crashed: Temporal timed the lost attempt "
+                        f"out and retried it.")
+            return (f"The latte was delivered in {seconds(summary['closed_at_ms'])}: payment, barista, stock and text "
+                    f"message each ran once.")
+        refund = "; the saga refunded the charge" if summary["refunded"] else (
+            "; nothing was charged" if not charges else "")
+        if status == "Canceled":
+            return f"The order was cancelled by the customer before the coffee was made{refund}."
+        if status == "Failed":
+            lead = retried or "an activity failed for good"
+            return f"The order failed: {lead}{refund}."
+        return f"The order is still {status} at the end: a worker it needs never came back to poll."
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        rows = []
+        waits = summary["retry_delays_ms"]
+        expected = theory["retry_delays_ms"]
+        formula = (f"min({seconds(params['initial_interval_ms'])} × {params['backoff']:g}^(k−1), "
+                   f"{seconds(params['maximum_interval_ms'])})")
+        if waits:
+            rows.append(known_row(
+                "waits before the retries", "; ".join(f"{name}: {words([seconds(x) for x in d])}"
+                                                     for name, d in expected.items()) + f" = {formula}",
+                "; ".join(f"{name}: {words([seconds(x) for x in d])}" for name, d in waits.items()),
+                waits == expected))
+        else:
+            first = theory["first_retry_delays_ms"][:3]
+            rows.append(known_row("waits before the retries", f"{words([seconds(x) for x in first])} ... = {formula}",
+                                  "no retry in this run", None, "an activity fails or times out; none did here"))
+        charges, idempotent = summary["charges"], params["idempotent"]
+        if idempotent:
+            rows.append(known_row("charges for one latte", "at most 1: the idempotency key deduplicates a repeat",
+                                  str(charges), charges <= 1))
+        else:
+            crashed = any(e["kind"] == "crash" and e["node"] == "Payment" for e in sim.trace)
+            rows.append(known_row(
+                "charges for one latte",
+                "at least once, not exactly once: without an idempotency key a repeat charges again",
+                str(charges), charges >= 1 if summary["status"] == "Completed" else None,
+                None if summary["status"] == "Completed" else "the order completes; here it is " +
+                summary["status"].lower()))
+        if summary["replays"]:
+            rows.append(known_row("finished activities run again by a replay",
+                                  "0: a replay returns recorded results",
+                                  "at least 1" if "no_rerun_on_replay" in sim.violations else "0",
+                                  "no_rerun_on_replay" not in sim.violations))
+        return rows
+
+
+def seconds(ms):
+    """1000 -> "1 s", 1500 -> "1.5 s", 250 -> "250 ms"."""
+    return f"{round(ms / 1000, 1):g} s" if ms >= 1000 else f"{ms} ms"

@@ -1,7 +1,7 @@
 """Event-driven services: a transactional outbox and an idempotent consumer keep a projection right."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, some, violation_clause, words
 
 CREATE_GAP_MS = 10
 NOTES_AFTER_MS = 100  # the client writes notes this long after its user was created
@@ -539,3 +539,77 @@ class EventDrivenNotes(Scenario):
                 "effects_at_most_once": params["dedupe"] or not duplicates,
             },
         }
+
+    def headline(self, sim, params):
+        summary = sim.summary
+        broken = violation_clause(sim)
+        active, projection = summary["users_active"], summary["projection"]
+        twice = [e for e, count in summary["effects"].items() if count > 1]
+        if twice:
+            why = ("the relay crashed after publishing and published it again" if params["relay_crash_after_publish"]
+                   else "the Notes service crashed before its ack and the broker redelivered"
+                   if params["consumer_crash_before_ack"] else "it was delivered twice")
+            event = "Event" if len(twice) == 1 else "Events"
+            return f"{event} {some(twice, 2)} took effect twice: {why}, with no dedupe" + (
+                f"; {broken}." if broken else ".")
+        missing = [u for u in active if u not in projection]
+        extra = [u for u in projection if u not in active]
+        if missing:
+            why = ("the User service crashed between commit and publish, and with no outbox the event was lost"
+                   if params["crash_before_publish"] and not params["outbox"] else
+                   faulted(sim, "the fault script", most=1) or "its event never arrived")
+            return f"Notes never heard of {some(missing)}: {why}" + (f"; {broken}." if broken else ".")
+        if extra:
+            return (f"The notes projection still has deleted {words(extra)}: a late UserCreated revived it, as no "
+                    f"version was checked" + (f"; {broken}." if broken else "."))
+        if broken:
+            return f"The projection matches the active users, but {broken}."
+        users = plural(len(active), "active user")
+        if params["crash_before_publish"] and params["outbox"]:
+            return (f"All {users} reached the notes projection: the User service crashed before publishing, but "
+                    f"the relay published the event from the outbox.")
+        if summary["duplicates_ignored"]:
+            return (f"The notes projection matches the {users}: a duplicate event was recognised by its id and "
+                    f"skipped.")
+        if summary["stale_ignored"]:
+            return f"The notes projection matches the {users}: a late, stale event was ignored by its version."
+        lag = summary["lag_ms"]
+        after = f" after at most {lag} ms of lag" if lag is not None else ""
+        return f"The notes projection matches the {users}{after}, each event applied once."
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        active, projection = summary["users_active"], summary["projection"]
+        faults = faulted(sim)
+        missing = [u for u in active if u not in projection]
+        extra = [u for u in projection if u not in active]
+        measured = ("equals the active users" + (f" ({words(active)})" if active else "") if not missing and not extra
+                    else "; ".join(part for part in (f"misses {words(missing)}" if missing else "",
+                                                     f"still has deleted {words(extra)}" if extra else "") if part))
+        if faults:
+            agrees, assumes = None, f"no faults beyond the parameters; {faults}"
+        elif theory["converges"]:
+            agrees, assumes = active == projection, None
+        else:
+            agrees = None
+            assumes = ("an outbox, or no crash between commit and publish; here the User service crashed there "
+                       "with no outbox" if params["crash_before_publish"] and not params["outbox"] else
+                       "versions checked by the consumer; here dedupe is off and events arrive out of order")
+        rows = [known_row("the notes projection once all is quiet",
+                          "equals the active users (eventual consistency)", measured, agrees, assumes)]
+        most = max(summary["effects"].values(), default=0)
+        rows.append(known_row("effects per event", "at most 1 with an idempotent consumer (exactly-once effect)",
+                              str(most), most <= 1 if params["dedupe"] else None,
+                              None if params["dedupe"] else "a consumer that skips seen event ids; here dedupe is off"))
+        lag, down = summary["lag_ms"], params["broker_down_ms"]
+        known = (f"at least {theory['min_lag_ms']} ms = 4 hops of {sim.network.delay} ms"
+                 + (f", and events committed while the broker is down wait up to {down} ms more" if down else "")
+                 + "; queueing behind earlier events adds more")
+        if lag is None:
+            rows.append(known_row("slowest event, from commit to the projection", known,
+                                  "no event reached the projection", None,
+                                  "events reach the Notes service; none did here"))
+        else:
+            rows.append(known_row("slowest event, from commit to the projection", known, f"{lag} ms",
+                                  lag >= theory["min_lag_ms"]))
+        return rows

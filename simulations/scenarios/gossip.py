@@ -3,7 +3,7 @@ import math
 
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, some, violation_clause
 
 ROUND_TICKS = 3  # the CALL, the REPLY, hanging up
 MODES = ("optimal", "parallel", "epidemic", "push")
@@ -314,3 +314,71 @@ class Gossip(Scenario):
             "knowledge": {p.id: list(p.sorted_knows) for p in exchange.people},
             "theory": theory,
         }
+
+    def headline(self, sim, params):
+        summary, n, mode = sim.summary, params["n"], params["mode"]
+        calls, rounds = plural(summary["calls"], "call"), summary["completed_in_round"]
+        broken = violation_clause(sim)
+        if broken:
+            if "complete" in sim.violations and broken.startswith("complete"):
+                knowledge = summary["knowledge"]
+                if mode == "push":
+                    missing = [p for p, k in knowledge.items() if RUMOUR not in k]
+                    lead = f"{some(missing)} never heard {RUMOUR}'s rumour"
+                else:
+                    lacking = {p: [s for s in self.ids(n) if s not in k] for p, k in knowledge.items() if len(k) < n}
+                    first = next(iter(lacking.values()))
+                    same = [p for p, miss in lacking.items() if miss == first]
+                    lead = f"{some(same)} never learn {some(first)}"
+                why = faulted(sim, "the fault script", most=1) or (f"the round cap of {params['max_rounds']} came first" if mode in ("epidemic", "push")
+                                       else "a call failed")
+                return f"Not everyone knows everything: {lead}, because {why}; {broken}."
+            return f"Someone forgot or missed what a call should have taught them; {broken}."
+        if mode == "push":
+            return f"Everyone heard {RUMOUR}'s rumour after {plural(rounds, 'round')} of random calls ({calls})."
+        if mode == "optimal":
+            fewest = summary["calls"] == min_calls(n)
+            return (f"Everyone knows all {n} secrets after {calls}"
+                    + (f", the fewest possible ({self.calls_formula(n)})." if fewest else "."))
+        if mode == "parallel":
+            fewest = ", the fewest possible" if rounds == parallel_min_rounds(n) else ""
+            return f"Everyone knows all {n} secrets after {plural(rounds, 'parallel round')} ({calls}){fewest}."
+        return f"Everyone knows all {n} secrets after {plural(rounds, 'round')} of random calls ({calls})."
+
+    @staticmethod
+    def ids(n):
+        return [f"P{i}" for i in range(1, n + 1)]
+
+    @staticmethod
+    def calls_formula(n):
+        return {2: "1 for n=2", 3: "3 for n=3"}.get(n, f"2n−4 = {2 * n - 4}")
+
+    def known(self, sim, params):
+        summary, theory, n, mode = sim.summary, sim.summary["theory"], params["n"], params["mode"]
+        complete, rounds = summary["complete"], summary["completed_in_round"]
+        faults = faulted(sim)
+        spoiled = faults or not complete
+        assumes = (f"no lost calls and no crashes; {faults}" if faults else
+                   "everyone finishes: here not everyone learned everything") if spoiled else None
+        calls = f"{summary['calls']}" + ("" if complete else ", and not everyone knows everything")
+        rows = []
+        if mode == "optimal":
+            rows.append(known_row("calls until everyone knows everything", f"{self.calls_formula(n)}, the minimum",
+                                  calls, None if spoiled else summary["calls"] == min_calls(n), assumes))
+        elif mode == "parallel":
+            rows.append(known_row("parallel rounds until everyone knows everything",
+                                  f"{parallel_min_rounds(n)} = ⌈log2 n⌉" + (" + 1 for odd n" if n % 2 else "")
+                                  + ", the minimum", str(rounds) if complete else f"not done after {summary['rounds']}",
+                                  None if spoiled else rounds == parallel_min_rounds(n), assumes))
+            rows.append(known_row("calls, at least", f"{self.calls_formula(n)}", calls,
+                                  None if spoiled else summary["calls"] >= min_calls(n), assumes))
+        else:
+            if mode == "push":
+                known = f"about log2 n + ln n = {theory['expected_rounds']:g}, on average"
+            else:
+                known = (f"O(log n) with high probability (push-pull spreads one rumour in about "
+                         f"log3 n = {theory['push_pull_one_rumour_rounds']:g})")
+            rows.append(known_row("rounds of random calls until done", known,
+                                  str(rounds) if complete else f"not done after {summary['rounds']}", None,
+                                  assumes or "an average over random runs: one run is one draw"))
+        return rows

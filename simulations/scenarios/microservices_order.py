@@ -1,7 +1,7 @@
 """Microservice order flow: HTTP calls with client timeouts, a circuit breaker, compensation and an outbox."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 DEPENDENCIES = ("UserService", "ProductService", "InventoryService", "PaymentService")
 STEPS = (("UserService", "ValidateUser"), ("ProductService", "GetProduct"),
@@ -626,3 +626,85 @@ class MicroservicesOrder(Scenario):
                 "initial_stock": params["stock"],
             },
         }
+
+    @staticmethod
+    def trouble(params):
+        """The faulty dependency and what is wrong with it, in words, or ("", "")."""
+        if params["dead_service"] != "none":
+            return params["dead_service"], f"down until t={params['dead_until_ms']}"
+        if params["slow_service"] != "none":
+            return params["slow_service"], f"{params['slow_ms']} ms slow"
+        return "", ""
+
+    def headline(self, sim, params):
+        summary, n = sim.summary, params["orders"]
+        broken = violation_clause(sim)
+        service, what = self.trouble(params)
+        confirmed, rejected = summary["confirmed"], summary["rejected"]
+        if broken.startswith("stock_conserved"):
+            at = f" at {service}" if service else ""
+            return (f"Stock leaked: {plural(rejected, 'order')} failed{at} and, without compensation, "
+                    f"{summary['stock_leaked']} units stay reserved; {broken}.")
+        if broken:
+            return f"{confirmed} of {n} orders confirmed and {rejected} rejected, but {broken}."
+        if params["relay_crash"]:
+            if params["outbox"]:
+                return ("OrderService crashed right after committing the first order, yet the outbox relay still "
+                        "published OrderCreated and NotificationService told the customer.")
+            return ("OrderService crashed right after committing the first order and, with no outbox, its "
+                    "OrderCreated was never published: no notification went out.")
+        moves = summary["breaker_transitions"]
+        if moves:
+            opened = next(m for m in moves if m["to"] == "open")
+            closed = [m for m in moves if m["to"] == "closed"]
+            end = f"closed at t={closed[-1]['t']}" if closed else "never closed again"
+            return (f"{confirmed} of {n} orders confirmed and {rejected} rejected while {opened['service']} was "
+                    f"{what or 'failing'}; its breaker opened at t={opened['t']} and {end}.")
+        if rejected:
+            why = (f" while {service} was {what}" if service else
+                   ": a Paid response was lost, so OrderService timed out and refunded the charge"
+                   if params["lose_payment_response"] else
+                   ": stock ran out" if summary["stock"]["available"] < params["items"] else "")
+            return f"{confirmed} of {n} orders confirmed and {rejected} rejected{why}; no breaker opened."
+        mean = summary["mean_confirm_ms"]
+        return (f"All {n} orders confirmed" + (f" in {mean:g} ms on average" if mean is not None else "")
+                + "; every dependency answered and no breaker opened.")
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        faults = faulted(sim)
+        service, what = self.trouble(params)
+        mean = summary["mean_confirm_ms"]
+        rows = []
+        known = f"{theory['happy_path_ms']} ms = 10 hops × {params['latency_ms']} ms"
+        if mean is None:
+            rows.append(known_row("time to confirm an order", known, "no order confirmed in time", None,
+                                  "every service answers and OrderService stays up; here "
+                                  + (faults or (f"{service} was {what}" if service else "OrderService crashed"))))
+        elif service or faults:
+            rows.append(known_row("time to confirm an order", known, f"{mean:g} ms on average", None,
+                                  "every service answers at once; here "
+                                  + (faults or f"{service} was {what}")))
+        else:
+            rows.append(known_row("time to confirm an order", known, f"{mean:g} ms on average",
+                                  mean == theory["happy_path_ms"]))
+        stock = summary["stock"]
+        total = stock["available"] + stock["reserved"] + stock["sold"]
+        measured = f"{stock['available']} + {stock['reserved']} + {stock['sold']} = {total}" + (
+            f", {summary['stock_leaked']} held by rejected orders" if summary["stock_leaked"] else "")
+        rows.append(known_row("stock: available + reserved + sold",
+                              f"{theory['initial_stock']}, the initial stock, if every rejected order releases its "
+                              f"reservation", measured,
+                              total == theory["initial_stock"] if params["compensation"] else None,
+                              None if params["compensation"] else
+                              "compensation; this run turns it off, so rejected orders keep their stock"))
+        moves = summary["breaker_transitions"]
+        if moves:
+            gaps = [b["t"] - a["t"] for a, b in zip(moves, moves[1:]) if a["to"] == "open" and b["to"] == "half-open"]
+            shown = "; ".join(f"{m['to']} at t={m['t']}" for m in moves[:4]) + ("; ..." if len(moves) > 4 else "")
+            rows.append(known_row(
+                "circuit breaker",
+                f"opens after {theory['failures_to_open']} consecutive failures, lets one trial through "
+                f"{theory['open_for_ms']} ms later, closes when it succeeds",
+                shown, all(g == theory["open_for_ms"] for g in gaps)))
+        return rows

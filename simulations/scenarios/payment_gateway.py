@@ -1,7 +1,7 @@
 """Payment retries with idempotency keys: retrying is only safe when the server can recognise a retry."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, known_row, plural, refuse, some, violation_clause
 
 KEY_TTL_MS = 86_400_000  # Stripe prunes keys once they are at least 24 hours old
 CHARGE_MS = 80  # the card network authorises a charge in this long
@@ -522,3 +522,82 @@ class PaymentGateway(Scenario):
                 "gateway_read_timeout_ms": params["timeout_ms"] // 2,
             },
         }
+
+    def headline(self, sim, params):
+        summary = sim.summary
+        broken = violation_clause(sim)
+        outcomes, by_payment = summary["outcomes"], summary["charges_by_payment"]
+        twice = [p for p, count in by_payment.items() if count > 1]
+        if twice:
+            p = some(twice)
+            if summary["expired_keys"]:
+                why = f"{p} was sent again after its idempotency key had expired"
+            elif not params["idempotency"]:
+                why = (f"the response to {p}'s charge was lost and the retry had no idempotency key"
+                       if params["lose_response"] else
+                       f"the Scheduler crashed before recording {p} and billed it again with no idempotency key"
+                       if params["scheduler_crash"] else f"{p} was submitted twice with no idempotency key"
+                       if params["double_submit"] else f"a retry of {p} had no idempotency key")
+            else:
+                why = f"a retry of {p} was not recognised as one"
+            return f"Charged twice: {why}" + (f"; {broken}." if broken else ".")
+        paid = [p for p, o in outcomes.items() if o == "paid"]
+        rejected = [p for p, o in outcomes.items() if o == "rejected"]
+        failed = [p for p, o in outcomes.items() if o == "failed"]
+        if rejected and params["reuse_key"]:
+            return (f"{some(rejected)} {'was' if len(rejected) == 1 else 'were'} rejected with 400: "
+                    f"{'it' if len(rejected) == 1 else 'they'} reused order-1's idempotency key with other parameters.")
+        if failed:
+            return (f"{some(failed)} gave up after {plural(params['max_attempts'], 'attempt')}: whether money moved "
+                    f"is unknown until someone reconciles with the gateways.")
+        who = paid[0] if len(paid) == 1 else "Both payments" if len(paid) == 2 else f"All {len(paid)} payments"
+        once = "was charged once" if len(paid) == 1 else "were charged once each"
+        if summary["replayed"] and params["lose_response"]:
+            return (f"{who} {once}: its response was lost, and the retry with the same idempotency key got the "
+                    f"saved response.")
+        if summary["replayed"]:
+            return f"{who} {once}: a repeat carried the same idempotency key and got the saved response."
+        if summary["failovers"]:
+            return f"{who} {once} through the Fallback gateway, the Primary being down."
+        if summary["conflicts"]:
+            return f"{who} {once}: the second click got 409 while the first charge was still running."
+        delays = summary["retry_delays"]
+        if delays:
+            errors = params["gateway_error"]
+            kind = {"timeout": "timeouts", "500": "500s", "503": "503s"}.get(errors, "errors")
+            jitter = "no jitter" if params["jitter"] == "none" else f"{params['jitter']} jitter"
+            return (f"{who} {once} after {plural(len(delays), 'retry', 'retries')} on {kind}, waiting "
+                    f"{some(delays, 4)} ms ({jitter}).")
+        return f"{who} {once}, each on the first attempt." if len(paid) > 1 else f"{who} {once}, on the first attempt."
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        logical = theory["logical_payments"]
+        most = max(summary["charges_by_payment"].values(), default=0)
+        if not params["idempotency"]:
+            agrees, assumes = None, "an idempotency key on every payment; this run sends none"
+        elif params["reuse_key"]:
+            agrees, assumes = None, "one key per payment; here every order reuses the first order's key"
+        elif summary["expired_keys"]:
+            agrees, assumes = None, "a retry while the key is kept (24 hours); here the late retry came after it expired"
+        else:
+            agrees, assumes = most <= 1, None
+        rows = [known_row("charges per payment", "at most 1 with an idempotency key", str(most), agrees, assumes)]
+        delays = summary["retry_delays"]
+        bounds = theory["delay_bounds"]
+        if delays and bounds:
+            jitter = params["jitter"]
+            how = {"none": "min(cap, base·2^k)", "full": "random between 0 and min(cap, base·2^k)",
+                   "equal": "random between half and all of min(cap, base·2^k)",
+                   "decorrelated": "random between base and 3 × the previous wait, capped"}[jitter]
+            used = bounds[:len(delays)]
+            single = logical == 1 and not params["double_submit"] and not params["late_retry_ms"]
+            if single and len(delays) <= len(bounds):
+                ok = all(lo <= d <= hi for d, (lo, hi) in zip(delays, used))
+                known = f"{how}: " + ", ".join(f"{lo}–{hi}" if lo != hi else f"{lo}" for lo, hi in used) + " ms"
+            else:
+                lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+                ok = all(lo <= d <= hi for d in delays)
+                known = f"{how}: between {lo} and {hi} ms"
+            rows.append(known_row("waits before the retries", known, ", ".join(map(str, delays)) + " ms", ok))
+        return rows

@@ -3,7 +3,7 @@ import re
 
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, refuse
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 ACK_TIMEOUT = 3  # an acknowledgement round trip is 2 ticks
 REQUEST = r"N(\d{1,2})@(\d{1,5})(?:/(\d{1,4}))?"
@@ -363,3 +363,72 @@ class TokenRing(Scenario):
             "rotations": sim.nodes["N0"].rotation,
             "theory": theory,
         }
+
+    @staticmethod
+    def most_inside(entries):
+        """The most processes ever inside the critical section at once."""
+        moments = sorted([(e["enter"], 1) for e in entries] + [(e["exit"], -1) for e in entries if e["exit"] is not None])
+        inside = most = 0
+        for _, step in moments:
+            inside += step
+            most = max(most, inside)
+        return most
+
+    def headline(self, sim, params):
+        summary = sim.summary
+        served, regenerated = summary["requests_served"], summary["tokens_generated"] - 1
+        broken = violation_clause(sim)
+        if "mutual_exclusion" in sim.violations and broken.startswith("mutual_exclusion"):
+            detail = sim.violations["mutual_exclusion"]
+            who = detail.split(" enters")[0]
+            inside = detail.split("while ")[-1].split(" is inside")[0]
+            why = ("N0 replaced a late token and, without generations, both circulate"
+                   if regenerated and not params["generations"] else "a second token circulates")
+            return f"{who} entered the critical section while {inside} was inside: {why}; {broken}."
+        if broken:
+            name = broken.split(" ")[0]
+            if name == "liveness":
+                starved = sorted({w["node"] for w in summary["waiting_at_end"]})
+                return (f"{words(starved)} never got the token: the ring broke and nothing brought it back; "
+                        f"{broken}.")
+            return f"The token passed over a live process that was waiting, as if it had crashed; {broken}."
+        crashed = sorted({e["node"] for e in sim.trace if e["kind"] == "crash"})
+        stale = any(e["kind"] == "note" and "discards a stale token" in e["text"] for e in sim.trace)
+        requests = plural(served, "request")
+        if regenerated and stale:
+            return (f"N0 made a new token when the old one was only late, and the stale one was discarded by "
+                    f"generation number; {requests} served, one process inside at a time.")
+        if regenerated:
+            return (f"The token was lost; N0 made generation {regenerated + 1} after {summary['theory']['loss_timeout']} "
+                    f"ticks of silence, and {requests} {'was' if served == 1 else 'were'} served, one process at a time.")
+        if crashed and params["ack"]:
+            return (f"{words(crashed)} {'is' if len(crashed) == 1 else 'are'} down; with acknowledgements the ring "
+                    f"skipped {'it' if len(crashed) == 1 else 'them'} and served {requests}, one at a time.")
+        return (f"One token served {requests} in ring order over {summary['rotations']} rotations, one process "
+                f"inside at a time; the longest wait was {summary['max_wait']} ticks.")
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        most = self.most_inside(summary["cs_entries"])
+        regenerated = summary["tokens_generated"] > 1
+        faults = faulted(sim)
+        crashed = any(e["kind"] == "crash" for e in sim.trace)
+        if regenerated and not params["generations"]:
+            known, agrees = "at most 1 while one token exists; a false loss without generations allows 2", True
+        else:
+            known, agrees = "at most 1: only the token holder enters", most <= 1
+        rows = [known_row("processes inside the critical section at once", known, str(most), agrees)]
+        bound = theory["wait_bound"]
+        quiet = not faults and not regenerated and not crashed
+        rows.append(known_row(
+            "longest wait for the token", f"at most {bound} ticks = n + (n−1)·cs_time, one rotation",
+            f"{summary['max_wait']} ticks", summary["max_wait"] <= bound if quiet else None,
+            None if quiet else "the token is never lost or late and no process crashes; "
+            + (faults or ("N0 had to make a new token" if regenerated else "a process crashed"))))
+        if regenerated:
+            rows.append(known_row(
+                "silence before N0 makes a new token",
+                f"T = {theory['loss_timeout']} ticks = n·(cs_time + {3 if params['ack'] else 1}), longer than any "
+                f"rotation ({theory['longest_rotation']})",
+                f"{plural(summary['tokens_generated'] - 1, 'new token')}, each after T ticks without one", True))
+        return rows

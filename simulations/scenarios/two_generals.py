@@ -2,7 +2,7 @@
 import random
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario
+from ..scenario import Invariant, Scenario, faulted, known_row, violation_clause
 
 
 class General(Node):
@@ -112,6 +112,72 @@ class TwoGenerals(Scenario):
             },
             "estimate": self.estimate(params, sim.seed),
         }
+
+    @staticmethod
+    def label(i):
+        return "ATTACK AT DAWN" if i == 1 else f"ACK {i - 1}"
+
+    def lost(self, sim, i):
+        """How chain message ``i`` was lost, in words: "was captured", "was dropped by hand"..."""
+        ids = {e["msg"] for e in sim.trace if e["kind"] == "send" and e["data"]["i"] == i}
+        reasons = {e["reason"] for e in sim.trace if e["kind"] == "drop" and e["msg"] in ids}
+        if reasons == {"loss"}:
+            return f"was captured{' with all its copies' if len(ids) > 1 else ''}"
+        if "manual" in reasons:
+            return "was dropped by hand"
+        if "partition" in reasons:
+            return "was cut off by a partition"
+        return "never arrived"
+
+    def headline(self, sim, params):
+        summary, r = sim.summary, params["rounds"]
+        got = summary["chain_delivered"]
+        if summary["outcome"] == "lone_attack":
+            who = "A" if summary["a_attacks"] else "B"
+            return (f"{who} attacked alone: the last message of the chain, {self.label(r)}, {self.lost(sim, r)} "
+                    f"and {who} could not tell; {violation_clause(sim)}.")
+        if summary["outcome"] == "both_retreat":
+            return (f"Both generals retreat: message {got + 1} of {r}, {self.label(got + 1)}, "
+                    f"{self.lost(sim, got + 1)}, so neither got every message it needed; safe, but no attack.")
+        last = "A" if r % 2 else "B"
+        arrived = f"all {r} messages of the chain arrived" if r > 1 else "the one message arrived"
+        return f"A and B attack together: {arrived}, yet {last}, who sent the last, cannot know it did."
+
+    def known(self, sim, params):
+        summary, theory = sim.summary, sim.summary["theory"]
+        p, k, r = params["loss"], params["messengers"], params["rounds"]
+        lone = "A" if summary["a_attacks"] else "B"
+        outcome = {"coordinated": "both attacked together", "both_retreat": "both retreated",
+                   "lone_attack": f"{lone} attacked alone"}[summary["outcome"]]
+        est = summary["estimate"]
+
+        def three(a, b, c):
+            return " / ".join(f"{round(x, 3):g}" for x in (a, b, c))
+
+        measured = f"this run: {outcome}"
+        faults = faulted(sim)
+        if faults:
+            agrees = None
+            assumes = (f"only random loss, each messenger captured with probability p = {p:g}; {faults}"
+                       + (" by hand" if "dropped" in faults else ""))
+        elif p == 0:
+            agrees, assumes = summary["outcome"] == "coordinated", None
+        else:
+            measured += (f"; {est['trials']} simulated chains: "
+                         f"{three(est['coordinated'], est['lone_attack'], est['both_retreat'])}")
+            agrees, assumes = None, "odds over many runs: a single run is one draw"
+        rows = [known_row("odds: attack together / one alone / both retreat",
+                          f"{three(theory['p_coordinated'], theory['p_lone_attack'], theory['p_both_retreat'])}, "
+                          f"from q = 1 − p^k = {round(theory['q'], 3):g} (p = {p:g}, k = {k}) and R = {r} messages",
+                          measured, agrees, assumes)]
+        last, sender = self.label(r), "A" if r % 2 else "B"
+        measured = {"lone_attack": f"{lone} attacked alone: it sent {last} and never learned it was lost",
+                    "coordinated": f"both attacked, but {sender} sent {last} and got no word back",
+                    "both_retreat": "both retreated: the chain broke before its last message"}[summary["outcome"]]
+        rows.append(known_row("a protocol that guarantees a joint attack",
+                              "none exists: the last message can always be lost, and its sender cannot tell",
+                              measured, True))
+        return rows
 
     def estimate(self, params, seed, trials=2000):
         """Outcome frequencies over many seeded chains, to set beside the exact odds.
