@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "scenarios",
     "runs",
     "classroom",
+    "challenges",
 ]
 
 MIDDLEWARE = [
@@ -43,10 +44,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
+    "config.errors.ErrorPageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None
 
