@@ -6,6 +6,28 @@ from simulations.params import ParamError, to_text
 MAX_SEED = 2**53
 
 
+def check_setup(slug, params, faults):
+    """A stored set-up (a preset's, a challenge's) as the scenario would take it: (scenario, parsed params),
+    or a ValidationError naming each bad field."""
+    from django.core.exceptions import ValidationError
+
+    import simulations
+
+    try:
+        scenario = simulations.get(slug)
+    except KeyError:
+        raise ValidationError({"scenario": "unknown scenario"}) from None
+    try:
+        parsed, _ = scenario.parse(params, None)
+    except ParamError as e:
+        raise ValidationError({"params": [f"{k}: {v}" for k, v in e.errors.items()]}) from None
+    try:
+        scenario.parse(parsed, faults)
+    except ParamError as e:
+        raise ValidationError({"faults": list(e.errors.values())}) from None
+    return scenario, parsed
+
+
 def parse_setup(scenario, data):
     """Read params, seed and faults from a QueryDict-like mapping of strings.
 

@@ -1,0 +1,338 @@
+"""The guided lessons Lifelines ships with: checkpoints on shipped presets (scenarios/presets.py), loaded by a
+data migration, then the admin's to edit.
+
+LESSONS[scenario][preset slug] is the lesson's checkpoints in order. Each fires at ``at`` (a step number, or
+a match of kind/label/node, see scenarios/checkpoints.py), pauses the run and narrates; with a question the
+learner predicts what happens next, and the run then shows the answer. A trigger must come *before* the step
+that gives the answer away.
+"""
+
+
+def cp(at, narration, question="", choices=(), answer=None, explanation=""):
+    return {"at": at, "narration": narration, "question": question, "choices": list(choices), "answer": answer,
+            "explanation": explanation}
+
+
+LESSONS = {
+    "two-generals": {
+        "lost-last-ack": [
+            cp({"kind": "send", "label": "ACK 1", "node": "B"},
+               "B got the proposal and sends ACK 1 back. B still plans to retreat: it knows A's plan, but not that "
+               "A knows it agreed.",
+               "When ACK 1 reaches A, what will A plan?",
+               ["Attack: it now knows B got the proposal", "Retreat: it waits for more confirmation",
+                "Nothing yet: it needs ACK 2 first"], 0,
+               "A's badge turns to attack at t=2: it heard back, so it commits. B only commits when it hears that A "
+               "heard, which is what ACK 2 is for."),
+            cp({"kind": "drop"},
+               "The last messenger, carrying ACK 2, is captured.",
+               "What happens at dawn?",
+               ["Both attack", "Both retreat", "A attacks alone while B retreats", "B attacks alone"], 2,
+               "A committed when ACK 1 arrived; B waits for ACK 2, which never comes. no_lone_attack fails. Add a "
+               "fourth message and its sender is the one left unsure: there is always a last message."),
+        ],
+        "more-messengers": [
+            cp({"kind": "drop"},
+               "The first copy is lost: each messenger is captured with probability 0.5, so A sends five copies of "
+               "every message.",
+               "With five copies at loss 0.5, what is the chance that at least one copy of a message gets through?",
+               ["50%", "About 97%", "100%: five copies make it certain"], 1,
+               "1 - 0.5^5 = 0.97. Redundancy buys odds, never certainty: the theory panel's q is the chance that "
+               "the whole exchange still fails."),
+            cp({"kind": "send", "label": "ACK 2"},
+               "ACK 1 got through, so A now plans to attack and sends five copies of ACK 2.",
+               "Can A ever be sure that B will attack too?",
+               ["Yes, now that ACK 2 went out five times", "No: it would need an ACK 3, then B an ACK 4, and so on",
+                "Yes, as soon as B replies at all"], 1,
+               "Here B does attack (two copies of ACK 2 arrive), but A cannot know that. Certainty would need a last "
+               "message known to have arrived, and no finite chain has one."),
+        ],
+    },
+    "bully-election": {
+        "worst-case": [
+            cp({"kind": "send", "label": "ELECTION", "node": "P1"},
+               "P1, the lowest id, notices that coordinator P8 is gone and sends ELECTION to every higher id.",
+               "How many messages will the whole election take (ELECTION, OK and COORDINATOR together)?",
+               ["n - 1 = 7", "2(n - 1) = 14", "n² - n - 2 = 54", "n² = 64"], 2,
+               "54: each of P1..P7 sends ELECTION to all higher ids, every live one answers OK, and the winner "
+               "announces itself. The lowest id noticing is the bully algorithm's worst case."),
+            cp({"kind": "timer", "label": "ok timeout", "node": "P7"},
+               "P7's OK timeout expires: it asked P8, and nobody higher answered.",
+               "What does P7 do now?",
+               ["Calls another election", "Declares itself coordinator and tells everyone lower",
+                "Waits for P8 to come back"], 1,
+               "Hearing no OK from a higher id, P7 bullies: it becomes coordinator and sends COORDINATOR to P1..P6. "
+               "agreement and highest_live_leader both hold."),
+        ],
+        "best-case": [
+            cp({"kind": "note", "node": "P7"},
+               "This time P7, the highest live id, is the one who notices that P8 is gone.",
+               "How many messages will this election need?",
+               ["None", "n - 2 = 6 COORDINATOR messages", "n² - n - 2 = 54, as in the worst case"], 1,
+               "P7 has nobody higher to ask, so it announces at once: 6 COORDINATOR messages, the best case."),
+            cp({"kind": "check", "label": "highest_live_leader"},
+               "Compare with the worst case: same crash, same outcome, 6 messages instead of 54. Who notices a "
+               "failure matters as much as the algorithm."),
+        ],
+    },
+    "byzantine-generals": {
+        "om1-four-generals": [
+            cp({"kind": "send", "label": "RETREAT", "node": "L3"},
+               "Round 2: the traitor L3 relays RETREAT, although the commander ordered ATTACK.",
+               "What will loyal L1 decide?",
+               ["ATTACK", "RETREAT", "It cannot decide"], 0,
+               "L1 takes the majority of what it heard: ATTACK from C, ATTACK via L2, RETREAT via L3, so ATTACK. "
+               "With n = 4 > 3m one forged value is outvoted; IC1 and IC2 hold."),
+        ],
+        "om1-three-generals": [
+            cp({"kind": "send", "label": "RETREAT", "node": "L2"},
+               "The traitor L2 tells L1 that the commander said RETREAT. C in fact ordered ATTACK.",
+               "L1 heard ATTACK from C and RETREAT via L2. What does L1 decide?",
+               ["ATTACK: it trusts the commander", "RETREAT: a tie defaults to RETREAT", "It asks C again"], 1,
+               "A tie is RETREAT, so loyal L1 disobeys its loyal commander and IC2 fails. L1 cannot tell a lying "
+               "lieutenant from a lying commander: with oral messages OM(m) needs n > 3m."),
+        ],
+        "traitor-commander": [
+            cp({"kind": "send", "label": "RETREAT", "node": "C"},
+               "The commander is the traitor: it orders L2 to RETREAT and the others to ATTACK.",
+               "After round 2, what do the loyal lieutenants decide?",
+               ["They split: L2 retreats, L1 and L3 attack", "All ATTACK", "All RETREAT"], 1,
+               "L2 hears RETREAT from C but ATTACK via L1 and L3; every lieutenant takes the same majority, ATTACK. "
+               "IC1 (the loyal agree) holds although the commander lied."),
+        ],
+        "signed-three": [
+            cp({"kind": "send", "label": "RETREAT", "node": "L2"},
+               "The same traitor tells the same lie, but now every order carries the commander's signature.",
+               "What does L1 do with the RETREAT relayed by L2?",
+               ["Counts it: a tie, so RETREAT", "Rejects it: C's signature on RETREAT is forged",
+                "Decides RETREAT to be safe"], 1,
+               "L2 cannot forge C's signature, so L1 discards the value, keeps V = {ATTACK} and obeys. Signatures "
+               "let three generals tolerate one traitor."),
+        ],
+    },
+    "token-ring": {
+        "lost-token": [
+            cp({"kind": "drop"},
+               "The TOKEN from N2 to N3 is lost. N4 is still waiting to enter its critical section.",
+               "What happens next?",
+               ["N4 waits forever: the ring is stuck", "N2 notices and sends the token again",
+                "The monitor N0 times out and makes a new token", "N3 makes a new token"], 2,
+               "N0 waits T = 15 ticks, longer than any full rotation, presumes the token lost and makes generation "
+               "2. N4 enters its critical section at t=19."),
+            cp({"kind": "check", "label": "mutual_exclusion"},
+               "Mutual exclusion held: the old token was really lost, so only one token ever existed. The next "
+               "lesson asks what happens when the token was only late."),
+        ],
+        "false-loss-no-generations": [
+            cp({"kind": "timer", "label": "loss timeout"},
+               "N0 has not seen the token for 20 ticks and makes a new one. But the token was only delayed, by 25 "
+               "ticks, and it is still on its way.",
+               "Generation numbers are off. What happens when the late token turns up?",
+               ["It is discarded as stale", "Two tokens circulate, so two nodes can be inside together",
+                "The monitor absorbs it"], 1,
+               "At t=39 N2 enters while N1 is inside: mutual_exclusion fails. Without generations nobody can tell "
+               "the late token from its replacement."),
+        ],
+        "false-loss-generations": [
+            cp({"kind": "timer", "label": "loss timeout"},
+               "The same delay and the same timeout, but every token now carries a generation number: N0 makes "
+               "generation 2.",
+               "What happens to the late token of generation 1?",
+               ["Both tokens circulate and two nodes enter together",
+                "The first node that has seen generation 2 discards it",
+                "N0 waits for it before using generation 2"], 1,
+               "N3 discards the stale token at t=34 and mutual exclusion holds. A timeout cannot tell slow from "
+               "dead; the generation number makes the wrong guess harmless."),
+        ],
+    },
+    "gossip": {
+        "optimal-eight": [
+            cp({"kind": "send", "label": "CALL"},
+               "Eight people each know one secret. In a call both sides tell each other everything they know.",
+               "What is the fewest number of calls after which all 8 know all 8 secrets?",
+               ["7", "2n - 4 = 12", "2n = 16", "n(n - 1)/2 = 28"], 1,
+               "2n - 4 calls for n >= 4, and no schedule does better. Count the CALLs in the summary: 12."),
+            cp({"kind": "send", "label": "CALL", "node": "P1"},
+               "P1 has heard from P5..P8. Now P1 calls P2 while P3 calls P4; next P1 calls P3 and P2 calls P4.",
+               "After those two rounds, who knows all 8 secrets?",
+               ["Only P1", "P1, P2, P3 and P4", "Everyone"], 1,
+               "After round 6 P1..P4 know everything; P5..P8 learn it when P1 phones each back: 4 more calls."),
+        ],
+        "dropped-call": [
+            cp({"kind": "drop"},
+               "The first call, P5 to P1, is dropped. The schedule goes on as planned; nobody calls back.",
+               "At the end, who will lack P5's secret?",
+               ["Nobody: later calls make up for it", "P2, P3 and P4", "Only P1", "Everyone but P5"], 1,
+               "P1 learns P5's secret only when it phones P5 back, after it has already shared with P2..P4. "
+               "complete fails: a fixed schedule has no slack."),
+        ],
+    },
+    "coffee-shop": {
+        "retries": [
+            cp({"kind": "send", "label": "RespondActivityTaskFailed", "node": "Barista"},
+               "PrepareBeverage's first attempt fails: the espresso machine jammed.",
+               "Temporal's default policy starts at 1 s and doubles. If attempts 2 and 3 fail as well, how long "
+               "does Temporal wait before attempt 4?",
+               ["1 s", "3 s", "4 s", "8 s"], 2,
+               "1 s, 2 s, then 4 s: the initial interval times 2^(n-1), capped at 100 s. Attempt 4 succeeds."),
+            cp({"kind": "timer", "label": "retry PrepareBeverage"},
+               "Retry 1 fires, one second after the failure.",
+               "How many events does each failed attempt add to the workflow's event history?",
+               ["One: ActivityTaskStarted", "None: only the final attempt is recorded", "Two: started and failed"],
+               1,
+               "The history stays at 11 events through the retries; event 12 records attempt 4 with its result. "
+               "A retrying activity costs no history."),
+        ],
+        "worker-crash": [
+            cp({"kind": "crash", "node": "Workflow"},
+               "The workflow worker crashes while the barista makes the latte. Its memory is gone.",
+               "What does the restarted worker need in order to carry on?",
+               ["Nothing: Temporal keeps the workflow's variables",
+                "The event history: it runs the workflow code again over it (replay)",
+                "A snapshot the worker wrote before the crash"], 1,
+               "Temporal stores events, not memory. The worker restarts with an empty cache, and its next workflow "
+               "task carries events 1-15 to replay."),
+            cp(95,
+               "The restarted worker gets the whole history and runs the workflow function from the top.",
+               "Will ProcessPayment and PrepareBeverage run again?",
+               ["Yes, both", "No: their results are read from the history", "Only ProcessPayment"], 1,
+               "Replay is deterministic: a completed activity's result comes from the history, so nothing is "
+               "charged or brewed twice (no_rerun_on_replay holds) and the workflow schedules UpdateInventory."),
+        ],
+        "double-charge": [
+            cp({"kind": "crash", "node": "Payment"},
+               "The Payment worker crashes 80 ms into ProcessPayment: the card is charged, the result never sent.",
+               "What does Temporal do?",
+               ["Marks the payment done: the card was charged",
+                "Waits for the start-to-close timeout (10 s), then retries the activity",
+                "Fails the workflow at once"], 1,
+               "Temporal cannot see inside the worker. No result arrives, so after the 10 s start-to-close timeout "
+               "it schedules attempt 2."),
+            cp({"kind": "timer", "label": "retry ProcessPayment"},
+               "Attempt 2 of ProcessPayment is about to run. The activity sends no idempotency key.",
+               "How many times will the customer be charged?",
+               ["Once", "Twice", "Never: the first charge was rolled back"], 1,
+               "The retry repeats the side effect: charged 2x, refunded 0x, and "
+               "charged_implies_delivered_or_refunded fails. Retried activities must be idempotent."),
+        ],
+    },
+    "choreography-vs-orchestration": {
+        "lost-event-choreography": [
+            cp({"kind": "send", "label": "OrderPlaced", "node": "Orders"},
+               "Choreography: there is no central coordinator, only services and a broker.",
+               "Who tells Payment to charge the card?",
+               ["An orchestrator calls Payment", "Nobody: Payment reacts to the OrderPlaced event",
+                "Orders calls Payment directly"], 1,
+               "The broker hands OrderPlaced to Payment, which reacts to it. Each step is triggered by the event "
+               "before it."),
+            cp({"kind": "drop"},
+               "PaymentCharged is lost on its way to the broker, and Payment has already acknowledged OrderPlaced.",
+               "Who notices the missing event and recovers?",
+               ["The broker redelivers it", "Payment publishes it again",
+                "Nobody: every service waits for an event that never comes", "Orders cancels after a timeout"], 2,
+               "The order's progress lives only in events in flight, and nobody owns it: at its deadline the order "
+               "is stuck, charged but neither shipped nor refunded."),
+        ],
+        "lost-event-orchestration": [
+            cp({"kind": "drop"},
+               "The same loss: Payment's Charged reply to the Orchestrator is lost.",
+               "What happens now?",
+               ["The order is stuck, as in choreography",
+                "The Orchestrator times out and retries Charge with the same idempotency key",
+                "Payment notices and answers again"], 1,
+               "The Orchestrator owns the workflow: after 100 ms without an answer it retries Charge."),
+            cp({"kind": "timer", "label": "activity timeout"},
+               "The Orchestrator's activity timeout fires and it sends Charge again.",
+               "Is the card charged twice?",
+               ["Yes: Payment charges again", "No: the idempotency key lets Payment answer without charging again",
+                "No: the first charge is refunded"], 1,
+               "Payment recognises the key and answers Charged again; at_most_one_charge holds and the order "
+               "completes."),
+        ],
+    },
+    "payment-gateway": {
+        "double-charge": [
+            cp({"kind": "drop"},
+               "The 200 OK is lost on its way back to Checkout, yet the money was taken.",
+               "What will Checkout do when its 1000 ms timeout fires?",
+               ["Assume success", "Retry the charge, not knowing the first one succeeded",
+                "Tell the customer the payment failed"], 1,
+               "A timeout cannot tell a lost request from a lost response, so Checkout retries after a jittered "
+               "backoff."),
+            cp({"kind": "timer", "label": "backoff", "node": "Checkout"},
+               "The retry goes out. The request carries no idempotency key.",
+               "How many times is order-1 charged?",
+               ["Once: Primary recognises the repeat", "Twice", "Never"], 1,
+               "Nothing tells Primary that the request repeats a payment already made: ch_P1 and ch_P2, and "
+               "at_most_once_charge fails."),
+        ],
+        "idempotent-retry": [
+            cp({"kind": "timer", "label": "backoff", "node": "Checkout"},
+               "The same lost 200 OK and the same retry, but every CHARGE carries the idempotency key key-order-1.",
+               "What does Primary do with the retried CHARGE?",
+               ["Charges again", "Replays its saved response: ch_P1, no new charge",
+                "Rejects it with a duplicate error"], 1,
+               "The provider stored its response under the key: the retry gets ch_P1 back and Primary's charges "
+               "stay at 1."),
+        ],
+    },
+    "event-driven-notes": {
+        "dual-write": [
+            cp({"kind": "send", "label": "201 Created", "node": "UserService"},
+               "UserService committed u1 and answers 201 Created. Right after this it crashes, before publishing "
+               "UserCreated to the broker.",
+               "Will the notes projection ever learn about u1?",
+               ["Yes: UserService publishes it when it restarts", "Yes: the broker redelivers it",
+                "No: the event only ever existed in the crashed process"], 2,
+               "Two separate writes, database then broker, with a crash between them: the event is lost for "
+               "good, and projection_consistent fails."),
+            cp({"kind": "send", "label": "CreateNote"},
+               "The client creates a note for u1, whose account exists.",
+               "What does the notes service answer?",
+               ["201 Created", "404 Unknown user", "500 Internal error"], 1,
+               "The projection never saw UserCreated for u1, so it refuses notes for a user who exists."),
+        ],
+        "outbox": [
+            cp({"kind": "send", "label": "OUTBOX"},
+               "UserDB commits u1 and its UserCreated event in one transaction, into the outbox table.",
+               "UserService will crash right after this commit, before it publishes anything. Does u1 reach the "
+               "notes projection?",
+               ["No: the event is lost, as without an outbox", "Yes: the relay publishes it from the outbox",
+                "Only once UserService restarts"], 1,
+               "The relay publishes from the outbox whatever happens to UserService; NotesDB knows u1 at t=16."),
+            cp({"kind": "send", "label": "CreateNote"},
+               "The client creates a note for u1.",
+               "What does the notes service answer this time?",
+               ["201 Created", "404 Unknown user"], 0,
+               "The projection learnt u1 from the relayed event. Compare with the dual-write lesson's 404."),
+        ],
+    },
+    "microservices-order": {
+        "breaker": [
+            cp({"kind": "timer", "label": "call timeout", "node": "OrderService"},
+               "O1's Pay call timed out after 200 ms: PaymentService is down. Orders keep coming, one every 100 ms.",
+               "The breaker opens after 3 failures in a row. What happens to an order once it is open?",
+               ["It waits 200 ms for its own timeout like the others", "It is rejected at once, without a call",
+                "It is queued until PaymentService is back"], 1,
+               "At t=470 the breaker opens and O5 is rejected at once: fail fast, and no call leaves through an open "
+               "breaker."),
+            cp({"kind": "recover", "node": "PaymentService"},
+               "PaymentService is back at t=1000.",
+               "When does OrderService call it again?",
+               ["With the very next order", "At t=1470: the breaker waits 1000 ms, then lets one trial call through",
+                "Never: an open breaker stays open"], 1,
+               "The breaker cannot see that the service is back: after its open timeout it half-opens, the trial "
+               "call succeeds at t=1490 and it closes."),
+        ],
+        "leak": [
+            cp({"kind": "timer", "label": "call timeout", "node": "OrderService"},
+               "O1's Pay call timed out. Compensation is switched off.",
+               "What happens to the 2 units of stock reserved for O1?",
+               ["Released, since O1 is rejected", "They stay held: nothing releases them", "They are sold"], 1,
+               "Without compensation nothing undoes Reserve: stock_conserved fails as soon as O1 is rejected."),
+            cp({"kind": "recover", "node": "PaymentService"},
+               "PaymentService is back, but the damage is done: every rejected order still holds its stock. In the "
+               "breaker lesson each rejection sends Release, and all the stock comes back."),
+        ],
+    },
+}
