@@ -70,7 +70,7 @@ HEAP = """() => {
                           : null,
            height: document.querySelector(".diagram-scroll").scrollHeight,
            svgHeight: Number(document.querySelector("svg.diagram").getAttribute("height")),
-           key: keyAt, keyY, keyVisible: inView(root.querySelector("svg.diagram .key"), sc) };
+           key: keyAt, keyY, keyVisible: inView(root.querySelector("svg.diagram .key") || root.querySelector("svg.diagram line.now"), sc) };
 }"""
 
 

@@ -23,6 +23,16 @@ def room_key(code):
     return Room.objects.filter(code=code).values_list("key", flat=True).first()
 
 
+@database_sync_to_async
+def room_run(code, run_id=None):
+    """The room's latest run; with ``run_id``, remember that one (so an instructor's reload finds it)."""
+    rooms = Room.objects.filter(code=code)
+    if run_id is not None:
+        rooms.update(run=run_id)
+        return run_id
+    return rooms.values_list("run", flat=True).first() or None
+
+
 class RoomMixin:
     room = None
     role = None  # "host" or "learner"
@@ -36,7 +46,11 @@ class RoomMixin:
             raise ProtocolError("forbidden", "only the instructor who opened the room can lead it")
         await self.enter_room(msg["room"], "host")
         self.learners, self.answers, self.question, self.controller, self.cursor = {}, {}, None, None, None
+        self.shown_run = None if getattr(self, "live", None) else await room_run(self.room)
         await self.send_json({"type": "room.joined", "room": self.room, "role": "host"})
+        if self.shown_run:  # a reload: the instructor sees the room's run again, as the learners do
+            await self.send_json({"type": "room.state", "run": self.shown_run, "cursor": None, "question": None,
+                                  "controller": None})
         await self.room_send({"type": "room.hello", "host": self.channel_name})
 
     async def on_room_join(self, msg):
@@ -139,7 +153,8 @@ class RoomMixin:
     async def room_started(self, run_id):
         """Called when the instructor starts a run: learners follow it."""
         if self.role == "host":
-            self.cursor = None
+            self.cursor, self.shown_run = None, run_id
+            await room_run(self.room, run_id)
             try:
                 await self.broadcast({"type": "room.run", "run": run_id})
             except LayerUnavailable:
@@ -168,7 +183,7 @@ class RoomMixin:
             self.learners[message["id"]] = {"name": message["name"], "channel": message["channel"]}
             live = getattr(self, "live", None)
             await self.channel_layer.send(message["channel"], {
-                "type": "room.state", "host": self.channel_name, "run": live.id if live else None,
+                "type": "room.state", "host": self.channel_name, "run": live.id if live else getattr(self, "shown_run", None),
                 "cursor": self.cursor, "question": self.question, "controller": self.controller})
         else:
             self.learners.pop(message["id"], None)

@@ -20,6 +20,7 @@ class Room(models.Model):
     key = models.CharField(max_length=64, default=new_key, editable=False)
     scenario = models.CharField(max_length=64)
     setup = models.CharField(max_length=2000, blank=True, help_text="the query string of the set-up it opened with")
+    run = models.CharField(max_length=16, blank=True, help_text="the instructor's latest run: a reload shows it again")
     created = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

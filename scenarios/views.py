@@ -1,5 +1,5 @@
 """The catalog, the scenario pages with their htmx parameter form, and the JSON catalog."""
-from django.http import Http404, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -23,14 +23,27 @@ def catalog(request):
     return render(request, "scenarios/catalog.html", {"scenarios": simulations.SCENARIOS.values()})
 
 
-def form_fields(scenario, values, errors):
-    """Each declared parameter with its current value, bounds and error, ready for the template."""
+def form_fields(scenario, values, errors, raw=None):
+    """Each declared parameter with its current value, bounds and error, ready for the template.
+
+    A field in error keeps the text the learner gave (``raw``), not the default that
+    ``parse_setup`` put in its place: the form shows what was typed beside why it is
+    refused, and Run sends that same text, which the server refuses too.
+    """
+    raw = raw or {}
     fields = []
     for p in scenario.params:
         value = values["params"][p.name]
-        fields.append({"param": p, "value": value, "text": value if p.kind == "bool" else _text(value),
-                       "choices": p.choices_for(values["params"]), "bounds": p.bounds_text(values["params"]),
-                       "error": errors.get(p.name), "min": fmt(p.min), "max": fmt(p.max),
+        error = errors.get(p.name)
+        text = value if p.kind == "bool" else _text(value)
+        choices = p.choices_for(values["params"])
+        if error and p.kind != "bool" and raw.get(p.name) is not None:
+            value = text = raw[p.name]
+            if p.kind in ("choice", "node") and value not in choices:
+                choices = (value, *choices)  # the refused choice stays selected, marked by the error
+        fields.append({"param": p, "value": value, "text": text,
+                       "choices": choices, "bounds": p.bounds_text(values["params"]),
+                       "error": error, "min": fmt(p.min), "max": fmt(p.max),
                        "step": "1" if p.kind == "int" else "any"})
     return fields
 
@@ -57,8 +70,11 @@ def setup_context(request, scenario):
     values, errors = parse_setup(scenario, data)
     if preset_error:
         errors["preset"] = preset_error
+    raw = {k: data.get(k) for k in data}
+    seed_text = raw.get("seed", "") if errors.get("seed") else values["seed"]
     return {"scenario": scenario, "values": values, "errors": errors, "presets": presets, "preset": preset,
-            "fields": form_fields(scenario, values, errors), "general_error": errors.get("__all__"),
+            "fields": form_fields(scenario, values, errors, raw), "general_error": errors.get("__all__"),
+            "seed_text": seed_text,
             "share_query": setup_query(values["params"], values["seed"], values["faults"])}
 
 
@@ -86,23 +102,45 @@ def scenario_form(request, slug):
 
 @require_GET
 def scenario_compare(request, slug):
-    """Run the set-up twice, once as given and once with ``with=name=value`` changed, and compare them."""
+    """Run the set-up twice, once as given and once with ``with=name=value`` changed, and compare them.
+
+    A ``with`` that names nothing, or a set-up either side refuses, is answered (400) with the compare
+    form again on a styled page: what was wrong, what may be named, and the way back to the scenario.
+    """
     from runs.store import save_trace
 
     scenario = get_scenario(slug)
-    name, _, value = request.GET.get("with", "").partition("=")
+    change = request.GET.get("with", "").strip()
+    name, sep, value = change.partition("=")
+    name = name.strip()
     other = request.GET.copy()
     other.pop("with", None)
-    if not name or name not in {p.name for p in scenario.params} | {"seed", "faults"}:
-        return HttpResponseBadRequest(f"with= must name a parameter, the seed or the faults of {scenario.title}, "
-                                      "as with=name=value")
-    other[name] = value
+    names = [p.name for p in scenario.params] + ["seed", "faults"]
+    problems = []
+    if not change:
+        problems.append("Say what to change for the second run, as name=value (for example seed=1).")
+    elif name not in names or not sep:
+        problems.append(f"“{change[:80]}” does not name something to change: write name=value, where name is "
+                        f"one of {', '.join(names)}.")
+    else:
+        other[name] = value.strip()
     setups = []
-    for data in (request.GET, other):
-        values, errors = parse_setup(scenario, data)
-        if errors:
-            return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        setups.append(values)
+    if not problems:
+        base_errors = {}
+        for label, data in (("this set-up", request.GET), (f"with {change[:80]}", other)):
+            values, errors = parse_setup(scenario, data)
+            # an error the change did not bring is said once, of this set-up
+            problems += [f"{label}: {k + ' ' if k != '__all__' else ''}{v}" for k, v in errors.items()
+                         if base_errors.get(k) != v]
+            base_errors = base_errors or errors
+            setups.append(values)
+    if problems:
+        base = request.GET.copy()
+        base.pop("with", None)
+        hidden = [(k, v) for k in base for v in base.getlist(k)]
+        return render(request, "runs/compare.html", {
+            "setup_error": problems, "scenario": scenario, "change": change, "names": names, "hidden": hidden,
+            "back_url": f"{reverse('scenario', args=[scenario.slug])}?{base.urlencode()}"}, status=400)
     ids = [save_trace(scenario, v["params"], v["seed"], v["faults"]).id for v in setups]
     return redirect(f"{reverse('compare')}?a={ids[0]}&b={ids[1]}")
 

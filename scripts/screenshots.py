@@ -28,7 +28,7 @@ def lessons():
 
 
 def shoot(page, base, slug, key, path):
-    page.goto(f"{base}/s/{slug}/?preset={key}&autorun=1")
+    page.goto(f"{base}/s/{slug}/?preset={key}&guide=0&autorun=1")
     page.select_option(".speed", "1000")
     page.wait_for_function("() => document.querySelector('.player').dataset.key", timeout=180_000)
     page.wait_for_timeout(500)  # arrows finish sliding in

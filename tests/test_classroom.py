@@ -123,3 +123,48 @@ def test_a_room_spans_two_daphne_processes_through_redis(server_db, tmp_path):
 
 def receive_type(ws, kind):
     return receive_until(ws, lambda m: m["type"] == kind)[-1]
+
+
+def open_room(browser, live_daphne):
+    teacher = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    teacher.goto(f"{live_daphne.url}/s/bully-election/?n=5")
+    teacher.click("text=Open classroom")
+    teacher.wait_for_selector(".room-panel[data-connected=true]")
+    return teacher, teacher.locator(".room-panel").get_attribute("data-room")
+
+
+def join(browser, live_daphne, code):
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{live_daphne.url}/room/")
+    page.fill("#code", code.lower())
+    page.click(".join button")
+    page.wait_for_selector(".room-panel[data-connected=true]")
+    return page
+
+
+@pytest.mark.browser
+def test_an_instructors_reload_shows_the_rooms_run_again(browser, live_daphne):
+    teacher, code = open_room(browser, live_daphne)
+    teacher.select_option(".speed", "1000")
+    teacher.click("#run")
+    teacher.wait_for_function("() => document.querySelector('.player').player.ended")
+    total = teacher.evaluate("() => document.querySelector('.player').player.events.length")
+    teacher.reload()
+    teacher.wait_for_selector(".room-panel[data-connected=true]")
+    teacher.wait_for_function(f"() => document.querySelector('.player').player.events.length === {total}")
+    teacher.wait_for_function(f"() => Number(document.querySelector('.player').dataset.cursor) === {total}")
+
+
+@pytest.mark.browser
+def test_a_learner_who_joins_after_an_end_of_run_branch_sees_the_run(browser, live_daphne):
+    teacher, code = open_room(browser, live_daphne)
+    teacher.select_option(".speed", "1000")
+    teacher.click("#run")
+    teacher.wait_for_function("() => document.querySelector('.player').player.ended")
+    teacher.click(".head[data-node='P3']")  # after the end: a branch with P3 crashed
+    teacher.wait_for_function("() => document.querySelector('.player').player.events.some((e) => e.kind === 'crash')")
+    teacher.wait_for_function("() => document.querySelector('.player').player.ended")
+    learner = join(browser, live_daphne, code)
+    learner.wait_for_function("() => document.querySelector('.player').player.events.some((e) => e.kind === 'crash')")
+    learner.wait_for_function("() => Number(document.querySelector('.player').dataset.cursor) > 1")
+    assert "step 0/0" not in learner.locator(".position").text_content()

@@ -88,7 +88,7 @@ def test_a_long_idle_gap_is_drawn_as_a_break_with_its_length(page, live_daphne):
 
 
 def test_a_violation_is_drawn_once_in_the_invariants_words_and_the_run_lands_on_it(page, live_daphne):
-    page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&autorun=1")
+    page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&guide=0&autorun=1")
     page.select_option(".speed", "1000")
     page.wait_for_function("() => document.querySelector('.player').dataset.key")
     page.evaluate("() => document.querySelector('.player').player.diagram.draw(true)")
@@ -101,7 +101,7 @@ def test_a_violation_is_drawn_once_in_the_invariants_words_and_the_run_lands_on_
 
 
 def test_the_strip_marks_key_moments_and_jumps_to_them(page, live_daphne):
-    page.goto(f"{live_daphne.url}/s/token-ring/?preset=false-loss-no-generations&autorun=1")
+    page.goto(f"{live_daphne.url}/s/token-ring/?preset=false-loss-no-generations&guide=0&autorun=1")
     page.select_option(".speed", "1000")
     page.wait_for_function("() => document.querySelector('.player').dataset.key")
     assert page.locator(".strip .k-fault").count() >= 1
@@ -134,7 +134,7 @@ def test_on_a_phone_the_diagram_and_its_controls_come_first(browser, live_daphne
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&autorun=1")
+        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&guide=0&autorun=1")
         page.wait_for_function("() => document.querySelector('.player').dataset.key")
         for selector in (".stage", '.controls [data-act="play"]'):
             box = page.locator(selector).bounding_box()

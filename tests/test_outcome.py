@@ -10,7 +10,7 @@ def test_the_outcome_headline_says_what_happened_in_the_first_screen(browser, li
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     try:
-        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&autorun=1")
+        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&guide=0&autorun=1")
         page.select_option(".speed", "1000")
         page.wait_for_function("() => document.querySelector('.player').dataset.key")
         headline = page.locator(".outcome .headline")
@@ -24,7 +24,7 @@ def test_the_outcome_headline_says_what_happened_in_the_first_screen(browser, li
 
 
 def test_the_summary_is_for_people_and_sits_behind_details(page, live_daphne):
-    page.goto(f"{live_daphne.url}/s/microservices-order/?preset=breaker&autorun=1")
+    page.goto(f"{live_daphne.url}/s/microservices-order/?preset=breaker&guide=0&autorun=1")
     page.select_option(".speed", "1000")
     page.wait_for_function("() => document.querySelector('.player').dataset.key", timeout=60000)
     assert not page.locator(".summary").is_visible()

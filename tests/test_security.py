@@ -230,6 +230,7 @@ def test_the_pages_run_under_the_policy_without_a_single_violation(page, live_da
     page.goto(f"{live_daphne.url}/s/bully-election/?n=4")
     page.click("#run")  # the WebSocket, the diagram and the htmx form all under the policy
     page.wait_for_selector(".head[data-node='P4']")
+    page.click(".setup-toggle")  # the set-up folded away when the run started
     page.fill("#p-n", "40")
     page.locator("#p-n").dispatch_event("change")
     page.wait_for_selector(".field.invalid .error")

@@ -12,29 +12,75 @@ function shape(e) {
   return JSON.stringify(rest);
 }
 
+// A run's own events: all but init (which lists the params and seed) and the fault script's listing, the
+// `fault` events the engine writes as it is built for each scripted fault without a time ("drop the 3rd
+// message" waits for its message). Two runs that differ only there have not parted yet: they part at the
+// first of their own events that differs. A timed fault (`at`) or a live one (`seq`) is an event like any other.
+const listed = (e) => e.kind === "fault" && e.fault && !("at" in e.fault) && !("seq" in e.fault);
+
+function own(events) {
+  const out = [];
+  for (let i = 1; i < events.length; i++) if (!listed(events[i])) out.push(i);
+  return out;
+}
+
+// The step on each side where the runs part, or null when every event after the listings is the same.
+export function partAt(a, b) {
+  const ia = own(a), ib = own(b), n = Math.min(ia.length, ib.length);
+  for (let k = 0; k < n; k++) if (shape(a[ia[k]]) !== shape(b[ib[k]])) return [ia[k], ib[k]];
+  if (ia.length === ib.length) return null;
+  return [k2i(ia, n, a.length), k2i(ib, n, b.length)];
+}
+
+const k2i = (idx, k, length) => (k < idx.length ? idx[k] : length);
+
 function countUpTo(events, t) {
   let lo = 0, hi = events.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (events[mid].t <= t) lo = mid + 1; else hi = mid; }
   return lo;
 }
 
+async function load(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.json();
+}
+
 async function main() {
-  const [a, b] = await Promise.all([root.dataset.a, root.dataset.b].map((u) => fetch(u).then((r) => r.json())));
+  const note = root.querySelector(".diverge");
+  let a, b;
+  try {
+    [a, b] = await Promise.all([root.dataset.a, root.dataset.b].map(load));
+  } catch (err) {
+    note.textContent = "One of the two runs could not be loaded. Reload the page to try again.";
+    note.classList.add("error");
+    return;
+  }
+  if (!a.length || !b.length) {
+    note.textContent = `Run ${a.length ? "B" : "A"} has no events yet: there is nothing to compare.`;
+    root.dataset.ready = "true";
+    return;
+  }
   const sides = [[a, root.querySelector(".side-a .diagram-wrap")], [b, root.querySelector(".side-b .diagram-wrap")]].map(([events, wrap]) => {
     const d = new Diagram(wrap);
     d.reset(events[0]);
     d.append(events);
     return { events, d };
   });
-  let part = null;
-  for (let i = 1; i < Math.min(a.length, b.length); i++) if (shape(a[i]) !== shape(b[i])) { part = i; break; }
-  if (part === null && a.length !== b.length) part = Math.min(a.length, b.length);
-  const note = root.querySelector(".diverge");
-  if (part === null) note.textContent = "The two runs are identical event for event.";
-  else {
-    const t = Math.min((a[part] || a[a.length - 1]).t, (b[part] || b[b.length - 1]).t);
-    note.innerHTML = `The runs part at step ${part} (t=${t}):<br>A: ${esc(a[part] ? describe(a[part]) : "ends")}<br>B: ${esc(b[part] ? describe(b[part]) : "ends")}`;
-    for (const s of sides) s.d.divergeAt = part;
+  const part = partAt(a, b);
+  if (part === null) {
+    const same = a.length === b.length && a.every((e, i) => shape(e) === shape(b[i]));
+    note.textContent = same ? "The two runs are identical event for event."
+      : "The runs never part: their set-ups differ, but every event after the start is the same.";
+  } else {
+    const [pa, pb] = part;
+    const t = Math.min((a[pa] || a[a.length - 1]).t, (b[pb] || b[b.length - 1]).t);
+    const where = pa === pb ? `at step ${pa}` : `at step ${pa} of A, step ${pb} of B`;
+    note.innerHTML = `The runs part ${where} (t=${t}):<br>A: ${esc(a[pa] ? describe(a[pa]) : "ends")}<br>B: ${esc(b[pb] ? describe(b[pb]) : "ends")}`;
+    note.dataset.partA = pa;
+    note.dataset.partB = pb;
+    sides[0].d.divergeAt = pa;
+    sides[1].d.divergeAt = pb;
   }
   const tmax = Math.max(a[a.length - 1].t, b[b.length - 1].t);
   const slider = root.querySelector(".tscrub");
@@ -56,4 +102,4 @@ async function main() {
   root.dataset.ready = "true";
 }
 
-main();
+if (root) main();

@@ -3,9 +3,9 @@
 // on screen becomes SVG, so a run of a million events scrolls like one of ten.
 
 import { Layout, M, canvasMeasure, timeScale } from "./layout.js";
+import { esc } from "./html.js";
 
-const MAX_PAGE = 30_000_000;
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+export const LIMITS = { page: 30_000_000 };  // px: browsers lay nothing out past ~33.5M
 
 export const TONES = {
   hold: "holds it (token, leadership, a lock)", busy: "working (critical section, election, running)",
@@ -52,6 +52,7 @@ export class Diagram {
       this.heads.appendChild(b);
     }
     this.wrap.classList.toggle("has-run", !!init);
+    this.wrap.closest(".player")?.classList.toggle("has-run", !!init);
     this.placeHeads();
   }
 
@@ -149,7 +150,7 @@ export class Diagram {
   // the diagram by `ratio` px (1.07 for a million events), and is drawn shifted to where the page is.
   ratio() {
     const h = this.height(), view = this.scroller.clientHeight;
-    return h > MAX_PAGE ? (h - view) / (MAX_PAGE - view) : 1;
+    return h > LIMITS.page ? (h - view) / (LIMITS.page - view) : 1;
   }
 
   // Where the diagram's y is on the page, and back.
@@ -160,7 +161,7 @@ export class Diagram {
     if (!this.init) { this.svg.innerHTML = ""; return; }
     const L = this.layout;
     this.svg.setAttribute("width", L.width);
-    this.svg.setAttribute("height", Math.min(this.height(), MAX_PAGE));
+    this.svg.setAttribute("height", Math.min(this.height(), LIMITS.page));
     if (this.wantReveal) {
       const { i, at } = this.wantReveal;
       this.wantReveal = null;
@@ -204,7 +205,8 @@ export class Diagram {
     this.arrows(out, yNow, top, bottom, fresh);
     this.marks(out, top, bottom);
     if (this.divergeAt != null && this.divergeAt < c && L.y[this.divergeAt] !== undefined) {
-      const y = L.y[this.divergeAt];
+      const e = this.events[this.divergeAt];  // a fault or violation band sits on that row: mark just above it
+      const y = L.y[this.divergeAt] - (e && (e.kind === "fault" || (e.kind === "check" && !e.ok)) ? 14 : 0);
       out.push(`<g class="mark diverge"><line x1="${M.GUTTER - 4}" y1="${y}" x2="${L.width}" y2="${y}"/><text x="${L.width - M.RIGHT}" y="${y - 4}" text-anchor="end">the runs part here (step ${this.divergeAt})</text></g>`);
     }
     out.push(`<line class="now" x1="${M.GUTTER - 6}" y1="${yNow}" x2="${L.width}" y2="${yNow}"/>`);

@@ -1,7 +1,10 @@
 // The classroom: the instructor's player leads, every learner's player follows its cursor, live.
 // Runs reach learners through the run protocol's `watch`; the cursor, questions and control through room.* messages.
+// The Room composes a Player: it listens to the player's connection and "cursor" events, and guards what a
+// learner's player sends.
 
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+import { esc } from "./html.js";
+
 const RUN_COMMANDS = new Set(["play", "pause", "step", "inject"]);
 
 export class Room {
@@ -11,11 +14,16 @@ export class Room {
     this.code = panel.dataset.room;
     this.host = panel.dataset.role === "host";
     this.hasControl = false;
+    this.learnerId = undefined;
     this.lastCursor = null;
     this.$ = (sel) => panel.querySelector(sel);
     player.room = this;
-    if (!this.host) this.wrapSend();
-    player.onCursor = (n) => this.cursorMoved(n);
+    const connection = player.connection;
+    connection.keepAlive = true; // a classroom stays connected, run or no run
+    if (!this.host) connection.guard = (msg) => this.guard(msg);
+    connection.addEventListener("message", (ev) => this.onMessage(ev.detail));
+    connection.addEventListener("reopen", () => this.hello());
+    player.root.addEventListener("cursor", (ev) => this.cursorMoved(ev.detail));
     this.bind();
     player.connect().then(() => this.hello());
   }
@@ -34,13 +42,11 @@ export class Room {
   }
 
   // Learners drive the instructor's run only when handed control; otherwise their controls stay quiet.
-  wrapSend() {
-    const raw = this.player.send.bind(this.player);
-    this.player.send = (msg) => {
-      if (!RUN_COMMANDS.has(msg.type)) return raw(msg);
-      if (this.hasControl) return raw({ type: "room.command", command: msg });
-      this.player.announce("The instructor has control; you follow along.");
-    };
+  guard(msg) {
+    if (!RUN_COMMANDS.has(msg.type)) return msg;
+    if (this.hasControl) return { type: "room.command", command: msg };
+    this.player.announce("The instructor has control; you follow along.");
+    return null;
   }
 
   cursorMoved(n) {
@@ -53,19 +59,25 @@ export class Room {
   follow(cursor) {
     if (!cursor) return;
     this.lastCursor = cursor.seq;
+    this.player.follow = false;
     this.player.goTo(cursor.seq);
   }
 
+  // Show a run of the room's; until the instructor's cursor says where they are, show it as it grows.
   watch(run) {
     if (!run) return;
+    this.lastCursor = null;
     this.player.begin();
-    this.player.follow = false;
+    this.player.follow = true;
     this.player.send({ type: "watch", run });
   }
 
   onMessage(msg) {
     switch (msg.type) {
+      case "degraded": this.degraded(); break;
+      case "error": if (msg.code === "degraded") this.degraded(); break;
       case "room.joined":
+        if (msg.id) this.learnerId = msg.id;
         clearInterval(this.retry);
         delete this.panel.dataset.degraded;
         this.$(".room-status").textContent = this.host ? `You lead room ${msg.room}.` : `You are in room ${msg.room} as ${msg.name}, following the instructor.`;
@@ -78,6 +90,7 @@ export class Room {
         this.setControl(msg.controller);
         break;
       case "room.run": this.watch(msg.run); break;
+      case "started": this.lastCursor = null; break;  // a new run: its first cursor is news to the room
       case "room.cursor": this.follow(msg); break;
       case "room.ask": this.showQuestion(msg); break;
       case "room.reveal": this.reveal(msg.counts); break;
@@ -89,7 +102,7 @@ export class Room {
 
   setControl(to) {
     if (this.host) return;
-    this.hasControl = to === this.player.learnerId;
+    this.hasControl = to === this.learnerId;
     this.panel.dataset.control = this.hasControl ? "true" : "false";
     this.$(".room-control").textContent = this.hasControl ? "You have control: play, step and scrub for the whole room." : "";
   }
@@ -136,6 +149,15 @@ export class Room {
       if (ev.target.closest("[data-act=reveal]")) this.player.send({ type: "room.reveal" });
     });
     const ask = this.$(".room-ask");
+    const pick = this.$(".room-lesson");
+    if (ask && pick) pick.addEventListener("change", () => {
+      // A lesson's checkpoint question fills the form; the instructor may still edit it before asking.
+      const data = document.getElementById("room-questions");
+      const q = data && JSON.parse(data.textContent).find((x) => String(x.id) === pick.value);
+      if (!q) return;
+      ask.elements.question.value = q.question;
+      ask.elements.options.value = q.choices.join("\n");
+    });
     if (ask) ask.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const data = new FormData(ask);

@@ -1,0 +1,22 @@
+// HTML for people, safely: escape text for markup, replace content only when it changed, and say values in words.
+
+// Text made safe inside element content and double-quoted attributes.
+export const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+
+// Replace an element's content only when it changed: keeps focus, selection and buttons under the pointer.
+export function setHTML(el, html) {
+  if (el.dataset.html !== html) { el.innerHTML = html; el.dataset.html = html; }
+}
+
+// A key in words: messages_sent -> "messages sent".
+export const words = (k) => String(k).replace(/_/g, " ");
+
+// A value in words: numbers rounded, yes/no, lists joined, pairs as "key: value", snake_case as words.
+export function human(v) {
+  if (v === null || v === undefined) return "none";
+  if (typeof v === "number") return String(+v.toFixed(4));
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (Array.isArray(v)) return v.length ? v.map(human).join(", ") : "none";
+  if (typeof v === "object") return Object.entries(v).map(([a, b]) => `${words(a)}: ${human(b)}`).join("; ") || "none";
+  return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(v) ? words(v) : String(v);
+}
