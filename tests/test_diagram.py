@@ -142,3 +142,18 @@ def test_on_a_phone_the_diagram_and_its_controls_come_first(browser, live_daphne
         assert page.locator("svg.diagram .mark.violation").count() == 1
     finally:
         context.close()
+
+
+def test_a_violation_found_only_at_the_end_shows_its_cause_on_screen(browser, live_daphne):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_daphne.url}/s/event-driven-notes/?preset=dual-write&guide=0&autorun=1")
+        page.select_option(".speed", "1000")
+        page.wait_for_function("() => document.querySelector('.player').dataset.key", timeout=60000)
+        crash = page.locator("svg.diagram .mark.crash.key")
+        assert crash.count() == 1  # the crash between commit and publish, not just the end-of-run verdict
+        box, stage = crash.bounding_box(), page.locator(".diagram-scroll").bounding_box()
+        assert stage["y"] <= box["y"] <= stage["y"] + stage["height"] - box["height"]
+    finally:
+        context.close()

@@ -36,7 +36,7 @@ export class Diagram {
     this.events = [];
     this.cursor = 0;
     this.lastDrawn = 0;
-    this.key = null;
+    this.key = this.cause = null;
     this.nodes = init ? init.nodes : [];
     this.layout = this.newLayout();
     this.heads.innerHTML = init ? `<span class="axis-unit" title="time runs downwards">t (${this.scale.unit})</span>` : "";
@@ -132,10 +132,13 @@ export class Diagram {
   }
 
   // Bring event i into view at `at` of the height (0 = top) and mark it as the run's key moment.
-  reveal(i, at = 0.35, key = false) {
+  // With a `cause` far above it (a violation the end-of-run checks found), show the cause and as much after it as
+  // fits: both when they fit on one screen.
+  reveal(i, at = 0.35, key = false, cause = null) {
     if (key) this.key = i;
+    this.cause = cause;
     this.wantFollow = false;
-    this.wantReveal = { i, at };
+    this.wantReveal = { i, at, cause };
     this.schedule();
   }
 
@@ -163,9 +166,11 @@ export class Diagram {
     this.svg.setAttribute("width", L.width);
     this.svg.setAttribute("height", Math.min(this.height(), LIMITS.page));
     if (this.wantReveal) {
-      const { i, at } = this.wantReveal;
+      const { i, at, cause } = this.wantReveal;
       this.wantReveal = null;
-      this.scrollToY(L.yOf(i) - this.scroller.clientHeight * at);
+      const h = this.scroller.clientHeight;
+      if (cause == null) this.scrollToY(L.yOf(i) - h * at);
+      else this.scrollToY(L.yOf(i) - L.yOf(cause) < h * 0.8 ? L.yOf(i) - h * 0.85 : L.yOf(cause) - h * 0.15);
     } else if (this.wantFollow) {
       this.wantFollow = false;
       const y = this.headY(), top = this.viewTop(), h = this.scroller.clientHeight;
@@ -287,7 +292,7 @@ export class Diagram {
       if (k.node && this.hidden.has(k.node)) continue;
       if (k.type === "fault" && !this.showFaults) continue;
       const { x, y } = k;
-      const key = this.key === k.s ? " key" : "";
+      const key = this.key === k.s || this.cause === k.s ? " key" : "";
       const title = `<title>${esc(k.full || k.text)}</title>`;
       switch (k.type) {
         case "state":

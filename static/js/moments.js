@@ -4,6 +4,12 @@ import { faultText } from "./layout.js";
 
 const REPAIRS = ["recover", "heal", "release"];
 
+// Whether event i is among the checks the engine writes once a run is over (nothing but checks until the end).
+function atTheEnd(events, i) {
+  for (let j = i; j < events.length; j++) if (events[j].kind !== "check" && events[j].kind !== "end") return false;
+  return true;
+}
+
 export class Moments {
   constructor() {
     this.reset();
@@ -36,13 +42,22 @@ export class Moments {
   key(events) {
     const m = this.list;
     const violation = this.first("violation");
-    if (violation) return violation.i;
     const faults = m.filter((k) => k.type === "fault" || (k.type === "crash" && events[k.i].t > 0)); // down at t=0 is the set-up
+    if (violation) return violation.i;
     if (faults.length) return faults[faults.length - 1].i;
     const bands = m.filter((k) => k.type === "band" && events[k.i].band);
     const wrong = bands.find((k) => ["fault", "fail"].includes(events[k.i].band.tone));
     if (wrong) return wrong.i;
     return bands.length ? bands[bands.length - 1].i : events.length - 1;
+  }
+
+  // What caused a violation that only the end-of-run checks found: the last fault or crash before it, if any
+  // (such a violation is found long after things went wrong, so the view should show both).
+  cause(events, key) {
+    const e = events[key];
+    if (!e || e.kind !== "check" || !atTheEnd(events, key)) return null;
+    const before = this.list.filter((k) => k.i < key && (k.type === "fault" || (k.type === "crash" && events[k.i].t > 0)));
+    return before.length ? before[before.length - 1].i : null;
   }
 
   first(type) {

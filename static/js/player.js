@@ -122,9 +122,13 @@ export class Player {
         break;
       case "events": {
         if (msg.from !== undefined && msg.from < this.events.length) this.truncate(msg.from);
+        // A watched batch past what this page has (batches were lost on the way): ask again from here.
+        const gap = msg.run && msg.events.length && msg.events[0].seq > this.events.length;
         const ending = !this.ended && msg.events.some((e) => e.kind === "end");
         this.receive(msg.events);
-        if (!msg.run && msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
+        // Every batch is acknowledged, watched ones too: the server sends a connection only so much unread.
+        if (msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
+        if (gap) this.send({ type: "watch", run: msg.run, from: this.events.length });
         if (this.follow) this.setCursor(this.events.length);
         else if (this.target && this.target <= this.events.length) this.goTo(this.target);
         if (ending && this.follow && !this.room) this.land();
@@ -188,8 +192,8 @@ export class Player {
   land() {
     this.setCursor(this.events.length);
     this.follow = false;
-    const k = this.marks.key(this.events);
-    this.diagram.reveal(k, 0.3, true);
+    const k = this.marks.key(this.events), cause = this.marks.cause(this.events, k);
+    this.diagram.reveal(k, 0.3, true, cause);
     this.root.dataset.key = k;
     this.panels.strip();
     const e = this.events[k], end = this.events[this.events.length - 1];
