@@ -100,6 +100,14 @@ export class Diagram {
     this.scroller.scrollTop = 0;
   }
 
+  // A run taller than a browser can lay out (a million events at full scale) is drawn with time packed tighter,
+  // as "fit" would, until it is well within the page.
+  fitPage() {
+    for (let k = 0; k < 3 && this.layout.bottom > LIMITS.page * 0.9; k++) {
+      this.setZoom(this.zoom * Math.max(0.05, (LIMITS.page * 0.8) / this.layout.bottom));
+    }
+  }
+
   append(events) {
     for (const e of events) {
       const i = this.events.length;

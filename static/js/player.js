@@ -48,6 +48,7 @@ export class Player {
     const events = await res.json();
     this.begin();
     this.receive(events);
+    this.diagram.fitPage();
     const start = this.root.dataset.startStep;
     this.follow = false;
     this.ended = true;
