@@ -8,11 +8,12 @@ import json
 
 from websockets.asyncio.client import connect as ws_connect
 
-from .common import ORIGIN
 
 
 def connect(url, **kwargs):
-    return ws_connect(url, origin=ORIGIN, max_size=None, compression=None, open_timeout=30,
+    """The Origin is the page's the server would serve (scheme, host and port are checked)."""
+    origin = "http" + url.split("://", 1)[0][2:] + "://" + url.split("://", 1)[1].split("/", 1)[0]
+    return ws_connect(url, origin=origin, max_size=None, compression=None, open_timeout=30,
                       ping_interval=None, close_timeout=2, **kwargs)
 
 

@@ -4,9 +4,14 @@ Everything crosses the channel layer (Redis in production), so a room spans seve
 instructor's connection keeps the room's live state (run, cursor, question, answers, who is present) and
 tells each learner that arrives; learners hold nothing but their id.
 """
+import collections
 import secrets
+import time
+from http.cookies import SimpleCookie
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.cache import cache
 
 from runs.layers import LayerUnavailable
 from runs.protocol import ProtocolError
@@ -39,10 +44,13 @@ class RoomMixin:
 
     # -- client messages --------------------------------------------------
     async def on_room_host(self, msg):
+        self.may_try_a_code()
         key = await room_key(msg["room"])
         if key is None:
+            self.wrong_code()
             raise ProtocolError("unknown_room", f"no room {msg['room']}")
         if not secrets.compare_digest(key, msg["key"]):
+            self.wrong_code()
             raise ProtocolError("forbidden", "only the instructor who opened the room can lead it")
         await self.enter_room(msg["room"], "host")
         self.learners, self.answers, self.question, self.controller, self.cursor = {}, {}, None, None, None
@@ -54,7 +62,9 @@ class RoomMixin:
         await self.room_send({"type": "room.hello", "host": self.channel_name})
 
     async def on_room_join(self, msg):
+        self.may_try_a_code()
         if await room_key(msg["room"]) is None:
+            self.wrong_code()
             raise ProtocolError("unknown_room", f"no room {msg['room']}: check the code")
         await self.enter_room(msg["room"], "learner")
         self.learner_id = secrets.token_hex(4)
@@ -84,6 +94,9 @@ class RoomMixin:
 
     async def on_room_answer(self, msg):
         self.require_role("learner")
+        limit = getattr(settings, "RATE_LIMIT_ANSWERS", 0)
+        if not self.within("answers", limit, 1.0):
+            raise ProtocolError("rate_limited", f"at most {limit} answers a second; your last answer counts")
         await self.room_send({"type": "room.answered", "id": self.learner_id, "choice": msg["choice"]})
 
     async def on_room_control(self, msg):
@@ -101,6 +114,59 @@ class RoomMixin:
             raise ProtocolError("no_host", "the instructor is not connected")
         await self.channel_layer.send(self.host_channel, {"type": "room.command", "id": self.learner_id,
                                                           "command": msg["command"]})
+
+    # -- rate limits ------------------------------------------------------
+    def within(self, what, limit, seconds, spend=True):
+        """True if this connection has done ``what`` fewer than ``limit`` times in the last ``seconds``
+        (and, with ``spend``, counts this time)."""
+        if not limit:
+            return True
+        stamps = self.__dict__.setdefault("_rate", {}).setdefault(what, collections.deque())
+        now = time.monotonic()
+        while stamps and stamps[0] <= now - seconds:
+            stamps.popleft()
+        if len(stamps) >= limit:
+            return False
+        if spend:
+            stamps.append(now)
+        return True
+
+    def code_buckets(self):
+        """Shared counts of wrong room codes (per minute, in the cache): per session cookie, per address."""
+        limit, minute = getattr(settings, "RATE_LIMIT_ROOM_CODES", 0), int(time.time() // 60)
+        headers = dict(self.scope.get("headers") or [])
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except Exception:
+            pass
+        session = cookie.get(settings.SESSION_COOKIE_NAME)
+        address = (self.scope.get("client") or ("unknown",))[0]
+        buckets = [(f"roomcodes:addr:{address}:{minute}", 20 * limit)]
+        if session is not None:
+            buckets.append((f"roomcodes:session:{session.value[:64]}:{minute}", 2 * limit))
+        return buckets
+
+    def may_try_a_code(self):
+        """Room codes are short: guessing them is slowed per connection, per session and per address."""
+        limit = getattr(settings, "RATE_LIMIT_ROOM_CODES", 0)
+        if not limit:
+            return
+        if not self.within("codes", limit, 60, spend=False) or any(
+                (cache.get(key) or 0) >= most for key, most in self.code_buckets()):
+            raise ProtocolError("rate_limited", f"too many wrong room codes (at most {limit} a minute): "
+                                "check the code with your instructor and try again in a minute")
+
+    def wrong_code(self):
+        if not getattr(settings, "RATE_LIMIT_ROOM_CODES", 0):
+            return
+        self.within("codes", settings.RATE_LIMIT_ROOM_CODES, 60)
+        for key, _ in self.code_buckets():
+            if not cache.add(key, 1, 61):
+                try:
+                    cache.incr(key)
+                except ValueError:
+                    cache.set(key, 1, 61)
 
     # -- helpers ----------------------------------------------------------
     def require_role(self, role):

@@ -1,4 +1,5 @@
 """Settings from the environment: SQLite and the in-memory channel layer unless told otherwise."""
+import ipaddress
 import os
 from pathlib import Path
 
@@ -17,6 +18,14 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or ("insecure-dev-key-only-for-debug" 
 if not SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+# The reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed; from any other peer those headers are dropped (config.security). None by default.
+TRUSTED_PROXIES = [p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()]
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 
 INSTALLED_APPS = [
     "daphne",
@@ -35,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.security.TrustedProxyMiddleware",  # first: what follows sees the client's address and scheme
     "django.middleware.security.SecurityMiddleware",
     "config.security.RateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +118,9 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Safe only because TrustedProxyMiddleware (first in MIDDLEWARE) drops X-Forwarded-Proto unless it comes from
+# one of TRUSTED_PROXIES: then an https request forwarded as http is secure, and HTTPS=true does not loop.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG and env_bool("HTTPS", False):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
@@ -124,10 +137,24 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W019",
 ]
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lifelines"}}
+# The rate limits' counters: in Redis when there is one, shared by every daphne process; else per process.
+CACHES = {"default": {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "lifelines",
+    "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
+} if REDIS_URL else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lifelines"}}
 # Per client address and per minute (0 turns a limit off): pages here, run starts in the consumer.
 RATE_LIMIT_PAGES = int(os.environ.get("RATE_LIMIT_PAGES", 600))
 RATE_LIMIT_RUNS = int(os.environ.get("RATE_LIMIT_RUNS", 120))
+# What one WebSocket connection may cost (README "Reliability and security"): bytes of events sent and not yet
+# acknowledged; how long a full window may go without an ack before the connection is closed (4008); the size
+# of catch-up frames (watch, resume), well under daphne's 1 MiB message limit.
+WS_WINDOW_BYTES = int(os.environ.get("WS_WINDOW_BYTES", 4 * 2**20))
+WS_SLOW_SECONDS = float(os.environ.get("WS_SLOW_SECONDS", 30))
+WS_FRAME_BYTES = int(os.environ.get("WS_FRAME_BYTES", 256 * 1024))
+# Per connection (0 turns a limit off): classroom answers a second; unknown room codes tried a minute (twice
+# that per session cookie, twenty times that per address: a class behind one NAT still gets in).
+RATE_LIMIT_ANSWERS = int(os.environ.get("RATE_LIMIT_ANSWERS", 3))
+RATE_LIMIT_ROOM_CODES = int(os.environ.get("RATE_LIMIT_ROOM_CODES", 5))
 
 LOGGING = {
     "version": 1,

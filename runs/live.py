@@ -2,17 +2,47 @@
 import asyncio
 import logging
 import secrets
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 
 import simulations
 from simulations.faults import validate_fault
 
 from . import store
+from .errors import HEAVY_JOBS, BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario, heavy_slot
 
 MAX_BATCH = 2_000
 SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyway
+SAVE_RETRIES = 8  # attempts at a write while the database is locked or down (about 20 s), then give up
+SAVE_DELAY = 0.2  # first pause between attempts, doubling up to 5 s
 log = logging.getLogger(__name__)
+_pool = ThreadPoolExecutor(max_workers=HEAVY_JOBS, thread_name_prefix="rerun")
+_drivers = weakref.WeakValueDictionary()  # run id -> the LiveRun that drives it in this process
+
+
+async def off_loop(fn, *args):
+    """Run a whole-run re-execution in the worker pool, never on the event loop; Busy when all
+    HEAVY_JOBS slots are taken. Threads, not processes: a simulation is pure Python and would have to be
+    pickled back whole, and measured here one thread re-running 60,000 events leaves other sockets'
+    round trips under 10 ms at p50 (the GIL is handed back every 5 ms)."""
+    with heavy_slot():
+        return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
+
+
+def scenario_for(slug):
+    try:
+        return simulations.get(slug)
+    except KeyError:
+        raise UnknownScenario(f"no scenario {slug[:60]!r}") from None
+
+
+def checked_fault(raw_fault, node_ids):
+    try:
+        return validate_fault(raw_fault, node_ids)
+    except ValueError as e:
+        raise BadFault(str(e)) from None
 
 
 class LiveRun:
@@ -37,31 +67,65 @@ class LiveRun:
         self.writer = asyncio.Lock()
         self.arrow_shown = False
         self.lagging = False  # the database is behind: send without waiting until it catches up
+        self.engine = asyncio.Lock()  # a rewind off the loop and the player's batches take turns
+        self.lease = None  # this connection's right to write the run (a resume elsewhere takes it)
+        self.taken = False  # another connection resumed the run: stop, write nothing more
+        self.listener = None  # called with (code, message) when the client must hear of a failure
+
+    def tell(self, code, message):
+        if self.listener is not None:
+            self.listener(self, code, message)
+
+    def drive(self):
+        """This LiveRun drives its run in this process now; an older one for the same run is told."""
+        old = _drivers.get(self.id)
+        _drivers[self.id] = self
+        if old is not None and old is not self:
+            old.lost()
+
+    def lost(self):
+        if not self.taken:
+            self.taken = True
+            self.unsaved.clear()
+            self.tell("taken_over", "This run was resumed by another connection, which drives it now; "
+                                    "this one has stopped.")
 
     @classmethod
     async def start(cls, slug, raw_params, seed, raw_faults, parent=None, branch_seq=None):
-        """Validate a start request and create its Run; raises KeyError or ParamError."""
-        scenario = simulations.get(slug)
+        """Validate a start request and create its Run; raises UnknownScenario or ParamError."""
+        scenario = scenario_for(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
         run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq)
-        return cls(run.id, scenario, params, seed, faults, run.owner_key)
+        live = cls(run.id, scenario, params, seed, faults, run.owner_key)
+        live.lease = run.lease
+        live.drive()
+        return live
 
     @classmethod
     async def resume(cls, run_id, token):
         """Take a run back after a lost connection, on any server: re-execute it up to what was saved
-        (deterministic, so identical), then go on from there. Raises LookupError or PermissionError."""
+        (deterministic, so identical), off the event loop, then go on from there. The newest connection
+        owns the run: resuming takes its lease, and an older connection still driving it is told
+        ``taken_over`` and stops. Raises UnknownRun, Forbidden or Busy."""
         run = await store.aget_run(run_id)
         if run is None:
-            raise LookupError(f"no run {run_id[:32]!r}")
+            raise UnknownRun(f"no run {run_id[:32]!r}")
         if not token or not secrets.compare_digest(run.owner_key, token):
-            raise PermissionError("only the browser that started a run can resume it")
-        scenario = simulations.get(run.scenario)
+            raise Forbidden("only the browser that started a run can resume it")
+        scenario = scenario_for(run.scenario)
+        run, lease = await store.atake_over(run.id)  # from here the older connection writes nothing
+
+        def rerun():
+            sim = scenario.simulate(run.params, run.seed, run.all_faults)
+            sim.advance(run.event_count - len(sim.trace))
+            return sim
+
+        sim = await off_loop(rerun)
         live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key)
         live.injected = list(run.interventions)
-        live.sim = scenario.simulate(run.params, run.seed, run.all_faults)
-        live.sim.advance(run.event_count - len(live.sim.trace))
+        live.sim, live.lease = sim, lease
         live.sent = live.saved = min(run.event_count, len(live.sim.trace))
-        await store.aset_status(run.id, run.Status.RUNNING)
+        live.drive()
         return live
 
     def events(self, start):
@@ -71,19 +135,22 @@ class LiveRun:
     @classmethod
     async def branch(cls, run_id, seq, raw_fault):
         """A new run from step ``seq`` of a saved one: same seed, the interventions before that step, and
-        ``raw_fault`` applied there. Raises LookupError or ValueError."""
+        ``raw_fault`` applied there; the shared past is re-executed off the event loop. Raises UnknownRun,
+        BadFault, ParamError or Busy."""
         parent = await store.aget_run(run_id)
         if parent is None:
-            raise LookupError(f"no run {run_id[:32]!r}")
+            raise UnknownRun(f"no run {run_id[:32]!r}")
         if not 1 <= seq <= parent.event_count:
-            raise ValueError(f"seq must be from 1 to {parent.event_count}")
-        scenario = simulations.get(parent.scenario)
-        fault = validate_fault(raw_fault, scenario.node_ids(parent.params))
+            raise BadFault(f"seq must be from 1 to {parent.event_count}")
+        scenario = scenario_for(parent.scenario)
+        fault = checked_fault(raw_fault, scenario.node_ids(parent.params))
         if "at" in fault or "seq" in fault:
-            raise ValueError("the new intervention applies at the branch point: leave out at and seq")
+            raise BadFault("the new intervention applies at the branch point: leave out at and seq")
         before = [f for f in parent.all_faults if f.get("seq", 0) < seq or "seq" not in f]
-        return await cls.start(parent.scenario, parent.params, parent.seed, before + [{**fault, "seq": seq}],
+        live = await cls.start(parent.scenario, parent.params, parent.seed, before + [{**fault, "seq": seq}],
                                parent=parent.id, branch_seq=seq)
+        await off_loop(live.sim.advance, seq - len(live.sim.trace))  # the browser gets seq + 1 at once
+        return live
 
     def until_first_arrow(self, limit=64):
         """Before the first arrow: how many events up to and including the first send (at most ``limit``)."""
@@ -118,47 +185,58 @@ class LiveRun:
 
     async def inject(self, raw_fault):
         """Apply a learner's intervention at the step the browser shows; raises ValueError when it does
-        not fit this run."""
+        not fit this run (BadFault); the rewind runs off the event loop (Busy when the pool is full)."""
+        if self.taken:
+            raise TakenOver("another connection resumed this run and drives it now")
         if self.sim.ended and self.sent == len(self.sim.trace):
-            raise ValueError("the run has ended")
-        fault = validate_fault(raw_fault, list(self.sim.nodes))
+            raise BadFault("the run has ended")
+        fault = checked_fault(raw_fault, list(self.sim.nodes))
         if "at" in fault or "seq" in fault:
-            raise ValueError("a live intervention applies now: leave out at and seq")
-        await self.rewind()
-        msg = fault.get("match", {}).get("msg")
-        if msg is not None and msg not in self.sim.network.in_flight:
-            raise ValueError(f"message {msg} is not in flight any more")
-        fault = self.sim.inject(fault)
-        self.injected.append(fault)
-        return fault
+            raise BadFault("a live intervention applies now: leave out at and seq")
+        async with self.engine:
+            await self.rewind()
+            msg = fault.get("match", {}).get("msg")
+            if msg is not None and msg not in self.sim.network.in_flight:
+                raise BadFault(f"message {msg} is not in flight any more")
+            fault = self.sim.inject(fault)
+            self.injected.append(fault)
+            return fault
 
     async def rewind(self):
         """Bring the engine back to the browser's step: re-execute to the first step boundary from there
         (the same events, by determinism) and forget what was saved beyond it."""
         if len(self.sim.trace) == self.sent:
             return
-        sim = self.scenario.simulate(self.params, self.seed, self.faults + self.injected)
-        sim.advance(self.sent - len(sim.trace))
+        faults, sent = self.faults + self.injected, self.sent
+
+        def rerun():
+            sim = self.scenario.simulate(self.params, self.seed, faults)
+            sim.advance(sent - len(sim.trace))
+            return sim
+
+        sim = await off_loop(rerun)
         keep = len(sim.trace)
         async with self.writer:
             self.unsaved = [e for e in self.unsaved if e["seq"] < keep]
             if self.saved > keep:
-                await store.atruncate(self.id, keep)
+                await store.atruncate(self.id, keep, self.lease)
             self.saved = min(self.saved, keep)
         self.sim = sim
 
     async def take(self, count):
         """The next ``count`` events (fewer at the end), saved before they are returned."""
-        end = self.sent + min(count, MAX_BATCH)
-        if end > self.saved:
-            self.sim.advance(max(end, self.sent + self.ahead) - len(self.sim.trace))
-            await self.persist(len(self.sim.trace))
-        return self.hand_out(end)
+        async with self.engine:
+            end = self.sent + min(count, MAX_BATCH)
+            if end > self.saved:
+                self.sim.advance(max(end, self.sent + self.ahead) - len(self.sim.trace))
+                await self.persist(len(self.sim.trace))
+            return self.hand_out(end)
 
     async def flush(self):
         """Everything the engine has produced beyond what was sent: after an intervention, shown at once."""
-        await self.persist(len(self.sim.trace))
-        return self.hand_out(len(self.sim.trace))
+        async with self.engine:
+            await self.persist(len(self.sim.trace))
+            return self.hand_out(len(self.sim.trace))
 
     def hand_out(self, upto):
         batch = self.sim.trace[self.sent:upto]
@@ -170,6 +248,8 @@ class LiveRun:
         """Queue events up to ``upto`` for the database and wait for them, so a browser never holds an
         event the database lacks; when the database is locked or down, go on after SAVE_WAIT and let the
         writer catch up later."""
+        if self.taken:
+            raise TakenOver("another connection resumed this run and drives it now")
         new = self.sim.trace[self.saved:upto]
         if not new:
             return
@@ -182,21 +262,41 @@ class LiveRun:
             except TimeoutError:
                 self.lagging = True
                 log.warning("run %s: the database is slow; streaming on, saving later", self.id)
+        if self.taken:
+            raise TakenOver("another connection resumed this run and drives it now")
 
     async def save(self):
-        """Write every unsaved event, one writer at a time, retrying until the database answers."""
+        """Write every unsaved event, one writer at a time. A locked or unreachable database
+        (OperationalError) is retried SAVE_RETRIES times with backoff; then, or at once for any other
+        database error (an IntegrityError is never retried), the failure is logged, the client told
+        ``save_failed`` and the events dropped from the queue: the stream goes on, unsaved."""
         async with self.writer:
-            delay = 0.2
-            while self.unsaved:
-                events = list(self.unsaved)
+            delay, failures = SAVE_DELAY, 0
+            while self.unsaved and not self.taken:
+                events = self.unsaved[:MAX_BATCH]  # bounded: json.dumps holds the GIL for a whole batch
                 summary = self.sim.summary if events[-1]["kind"] == "end" else None
                 try:
-                    await store.aappend(self.id, events, self.injected, summary)
+                    await store.aappend(self.id, events, self.injected, summary, self.lease)
+                except TakenOver:
+                    self.lost()
+                    break
+                except OperationalError as e:
+                    failures += 1
+                    if failures < SAVE_RETRIES:
+                        log.warning("run %s: saving %d events failed (%s); retry %d of %d in %.1f s", self.id,
+                                    len(events), e, failures, SAVE_RETRIES - 1, delay)
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 5)
+                        continue
+                    self.gave_up(events, e)
                 except DatabaseError as e:
-                    log.warning("run %s: saving %d events failed (%s); retrying", self.id, len(events), e)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5)
-                    continue
+                    self.gave_up(events, e)
                 del self.unsaved[:len(events)]
             self.lagging = False
+
+    def gave_up(self, events, error):
+        log.error("run %s: could not save events %d to %d, giving up: %r", self.id, events[0]["seq"],
+                  events[-1]["seq"], error)
+        self.tell("save_failed", f"The database did not take steps {events[0]['seq']} to {events[-1]['seq']}: "
+                                 "they are shown but not saved, so the saved run may stop short of them.")
 

@@ -34,6 +34,8 @@ class Run(models.Model):
     summary = models.JSONField(null=True, blank=True)
     owner_key = models.CharField(max_length=32, default=new_owner_key, editable=False,
                                  help_text="held by the browser that started the run: only it may drive or resume it")
+    lease = models.CharField(max_length=32, blank=True, default="", editable=False,
+                             help_text="which connection drives the run now: a resume takes it, older writers are refused")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="branches")
     branch_seq = models.IntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)

@@ -1,27 +1,47 @@
 """Writing runs as they stream, and reading them back."""
+import secrets
+
 from channels.db import database_sync_to_async
 from django.db import transaction
 
+from .errors import TakenOver, heavy_slot
 from .models import Chunk, Run
 
 
 def create_run(scenario, params, seed, faults, parent=None, branch_seq=None):
     return Run.objects.create(scenario=scenario, params=params, seed=seed, faults=faults,
-                              parent_id=parent, branch_seq=branch_seq)
+                              parent_id=parent, branch_seq=branch_seq, lease=new_lease())
 
 
-def append(run_id, events, interventions, summary=None):
-    """Save a batch before it is sent, so a browser never holds an event the database lacks."""
-    if events:
-        Chunk.objects.create(run_id=run_id, start=events[0]["seq"], count=len(events), data=Chunk.pack(events))
-    fields = {"event_count": events[-1]["seq"] + 1 if events else 0, "interventions": interventions}
-    if summary is not None:
-        fields.update(status=Run.Status.ENDED, summary=summary)
-    if not events:
-        fields.pop("event_count")
-    Run.objects.filter(pk=run_id).update(**fields)
-    if summary is not None:
-        compact(run_id)
+def new_lease():
+    return secrets.token_urlsafe(18)
+
+
+def append(run_id, events, interventions, summary=None, lease=None):
+    """Save a batch before it is sent, so a browser never holds an event the database lacks.
+
+    One transaction: the run row (updated first, so concurrent writers of one run queue on its lock), the
+    chunk and, at the end, the compaction all land or none does. Idempotent: the batch replaces whatever
+    was saved from its first seq on, so writing it twice, or after a rewind, leaves one consistent trace.
+    With ``lease``, only the connection holding the run's lease may write; any other gets TakenOver."""
+    with transaction.atomic():
+        fields = {"interventions": interventions}
+        if events:
+            fields["event_count"] = events[-1]["seq"] + 1
+        if summary is not None:
+            fields.update(status=Run.Status.ENDED, summary=summary)
+        runs = Run.objects.filter(pk=run_id)
+        if lease is not None:
+            runs = runs.filter(lease=lease)
+        if not runs.update(**fields):
+            if lease is not None and Run.objects.filter(pk=run_id).exists():
+                raise TakenOver("another connection resumed this run and drives it now")
+            return
+        if events:
+            _cut(run_id, events[0]["seq"])
+            Chunk.objects.create(run_id=run_id, start=events[0]["seq"], count=len(events), data=Chunk.pack(events))
+        if summary is not None:
+            compact(run_id)
 
 
 def compact(run_id, size=2000):
@@ -37,8 +57,10 @@ def compact(run_id, size=2000):
 
 
 def save_trace(scenario, params, seed, faults):
-    """Run a set-up to the end on the spot and save it whole (for comparisons)."""
-    trace = scenario.simulate(params, seed, faults).run()
+    """Run a set-up to the end on the spot and save it whole (for comparisons); at most HEAVY_JOBS at once
+    per process, else Busy."""
+    with heavy_slot():
+        trace = scenario.simulate(params, seed, faults).run()
     run = Run.objects.create(scenario=scenario.slug, params=params, seed=seed, faults=faults,
                              status=Run.Status.ENDED, event_count=len(trace), summary=trace[-1]["summary"])
     Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + 2000]), data=Chunk.pack(trace[i:i + 2000], 9))
@@ -46,15 +68,32 @@ def save_trace(scenario, params, seed, faults):
     return run
 
 
-def truncate(run_id, keep):
+def truncate(run_id, keep, lease=None):
     """Forget saved events from seq ``keep`` on (saved ahead, then undone by an intervention)."""
+    with transaction.atomic():
+        runs = Run.objects.filter(pk=run_id)
+        if lease is not None:
+            runs = runs.filter(lease=lease)
+        if runs.update(event_count=keep):
+            _cut(run_id, keep)
+
+
+def _cut(run_id, keep):
     Chunk.objects.filter(run_id=run_id, start__gte=keep).delete()
     for chunk in Chunk.objects.filter(run_id=run_id, start__lt=keep):
         if chunk.start + chunk.count > keep:
             events = chunk.events()[:keep - chunk.start]
             chunk.count, chunk.data = len(events), Chunk.pack(events)
             chunk.save()
-    Run.objects.filter(pk=run_id).update(event_count=keep)
+
+
+def take_over(run_id):
+    """A new connection drives the run from now on: a fresh lease fences off the older one's writes."""
+    lease = new_lease()
+    with transaction.atomic():
+        Run.objects.filter(pk=run_id).update(lease=lease)
+        set_status(run_id, Run.Status.RUNNING)
+        return Run.objects.filter(pk=run_id).first(), lease
 
 
 def get_run(run_id):
@@ -79,3 +118,4 @@ aevents_from = database_sync_to_async(events_from)
 aget_run = database_sync_to_async(get_run)
 atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
+atake_over = database_sync_to_async(take_over)

@@ -10,6 +10,7 @@ import simulations
 from scenarios.setup import setup_query
 from simulations.export import to_mermaid, to_svg, to_text
 
+from .heartbeat import settle
 from .models import Run
 
 
@@ -75,14 +76,14 @@ def run_context(run):
 
 
 def run_page(request, run_id):
-    run = get_object_or_404(Run, pk=run_id)
+    run = settle(get_object_or_404(Run, pk=run_id))  # a run whose owner is gone says so, and is saved so
     return render(request, "runs/run.html", run_context(run))
 
 
 @xframe_options_exempt
 def run_embed(request, run_id):
     """The player alone, for an iframe in a course page: ?step=N starts there, ?autoplay=1 plays."""
-    run = get_object_or_404(Run, pk=run_id)
+    run = settle(get_object_or_404(Run, pk=run_id))
     return render(request, "runs/embed.html", {**run_context(run), **embed_options(request)})
 
 

@@ -1,5 +1,5 @@
 """The catalog, the scenario pages with their htmx parameter form, and the JSON catalog."""
-from django.http import Http404, JsonResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -141,7 +141,12 @@ def scenario_compare(request, slug):
         return render(request, "runs/compare.html", {
             "setup_error": problems, "scenario": scenario, "change": change, "names": names, "hidden": hidden,
             "back_url": f"{reverse('scenario', args=[scenario.slug])}?{base.urlencode()}"}, status=400)
-    ids = [save_trace(scenario, v["params"], v["seed"], v["faults"]).id for v in setups]
+    from runs.errors import Busy
+
+    try:  # a sync view: Django runs it in a worker thread, off the event loop; at most HEAVY_JOBS at once
+        ids = [save_trace(scenario, v["params"], v["seed"], v["faults"]).id for v in setups]
+    except Busy as e:
+        return HttpResponse(f"{e}.", content_type="text/plain; charset=utf-8", status=503)
     return redirect(f"{reverse('compare')}?a={ids[0]}&b={ids[1]}")
 
 

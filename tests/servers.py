@@ -61,9 +61,16 @@ def server_database(tmp_path):
 
 def server_env(database_url, **extra):
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "DEBUG": "false",
-           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "config.settings"}
+           "ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "config.settings",
+           # with REDIS_URL the limits count across processes: the whole suite is one client at 127.0.0.1
+           "RATE_LIMIT_PAGES": "0", "RATE_LIMIT_RUNS": "0"}
     env.update(extra)
     return env
+
+
+def origin(proc):
+    """The Origin header of a page served by ``proc``: WebSocket origins are checked in full (scheme, host, port)."""
+    return {"origin": proc.url}
 
 
 def migrate(database_url):

@@ -104,9 +104,8 @@ async def test_a_learner_cannot_lead_or_take_the_instructors_role():
 def test_a_room_spans_two_daphne_processes_through_redis(server_db, tmp_path):
     with servers.daphne(server_db) as one, servers.daphne(server_db) as two:
         code, key = servers.create_room(server_db)
-        origin = {"origin": "http://127.0.0.1"}
-        with connect(f"ws://127.0.0.1:{one.port}/ws/run/", additional_headers=origin) as host, \
-                connect(f"ws://127.0.0.1:{two.port}/ws/run/", additional_headers=origin) as learner:
+        with connect(f"ws://127.0.0.1:{one.port}/ws/run/", additional_headers=servers.origin(one)) as host, \
+                connect(f"ws://127.0.0.1:{two.port}/ws/run/", additional_headers=servers.origin(two)) as learner:
             host.send(json.dumps({"type": "room.host", "room": code, "key": key}))
             assert json.loads(host.recv(timeout=10))["role"] == "host"
             learner.send(json.dumps({"type": "room.join", "room": code, "name": "Ada"}))

@@ -17,7 +17,6 @@ import simulations
 from tests import servers
 from tests.wire import events_of
 
-ORIGIN = {"origin": "http://127.0.0.1"}
 
 
 def ws_url(proc):
@@ -32,7 +31,7 @@ def get(proc, path):
 def test_sigkill_mid_stream_keeps_every_event_the_client_received(server_db):
     received = []
     with servers.daphne(server_db) as proc:
-        with connect(ws_url(proc), additional_headers=ORIGIN) as ws:
+        with connect(ws_url(proc), additional_headers=servers.origin(proc)) as ws:
             ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 16}, "seed": 3}))
             run_id = json.loads(ws.recv(timeout=10))["run"]
             ws.send(json.dumps({"type": "play", "speed": 50}))
@@ -60,7 +59,7 @@ def test_sigkill_mid_stream_keeps_every_event_the_client_received(server_db):
         assert status == 200 and "interrupted" in page
         assert f"/runs/{run_id}/trace.json" in page
 
-        with connect(ws_url(again), additional_headers=ORIGIN) as ws:  # the restarted server streams afresh
+        with connect(ws_url(again), additional_headers=servers.origin(again)) as ws:  # the restarted server streams afresh
             ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 4}}))
             assert json.loads(ws.recv(timeout=10))["type"] == "started"
 
@@ -68,7 +67,7 @@ def test_sigkill_mid_stream_keeps_every_event_the_client_received(server_db):
 def play_until_killed(proc, seconds, **start):
     """Start a run, play it at speed 50, SIGKILL the server after ``seconds``; (started message, events seen)."""
     received = []
-    with connect(ws_url(proc), additional_headers=ORIGIN) as ws:
+    with connect(ws_url(proc), additional_headers=servers.origin(proc)) as ws:
         ws.send(json.dumps({"type": "start", **start}))
         started = json.loads(ws.recv(timeout=10))
         ws.send(json.dumps({"type": "play", "speed": 50}))
@@ -94,7 +93,7 @@ def test_a_browser_resumes_on_a_restarted_server_without_a_gap_or_a_duplicate(se
         started, received = play_until_killed(proc, 1.0, **start)
     full = simulations.get("bully-election").run(start["params"], start["seed"])
     assert 0 < len(received) < len(full)
-    with servers.daphne(server_db) as again, connect(ws_url(again), additional_headers=ORIGIN) as ws:
+    with servers.daphne(server_db) as again, connect(ws_url(again), additional_headers=servers.origin(again)) as ws:
         ws.send(json.dumps({"type": "resume", "run": started["run"], "token": started["token"],
                             "from": received[-1]["seq"] + 1}))
         assert json.loads(ws.recv(timeout=10))["type"] == "resumed"
@@ -112,7 +111,7 @@ def test_a_client_that_stops_reading_is_let_go_within_its_window(server_db):
     """The server holds at most WS_WINDOW_BYTES of unacknowledged events for a connection, then closes it."""
     window = 4 * 1024
     with servers.daphne(server_db, WS_WINDOW_BYTES=str(window), WS_SLOW_SECONDS="2") as proc, \
-            connect(ws_url(proc), additional_headers=ORIGIN, max_size=None) as ws:
+            connect(ws_url(proc), additional_headers=servers.origin(proc), max_size=None) as ws:
         ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 16}}))
         ws.send(json.dumps({"type": "play", "speed": 50}))  # batches of 10 events, about 1.5 kB
         got, error = 0, None
@@ -136,7 +135,7 @@ def test_a_client_that_stops_reading_is_let_go_within_its_window(server_db):
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (the second CI pass)")
 def test_a_connection_left_idle_keeps_working_on_redis(server_db):
     """channels-redis blocks 5 s per read; a client timeout of 5 s would drop every paused learner."""
-    with servers.daphne(server_db) as proc, connect(ws_url(proc), additional_headers=ORIGIN) as ws:
+    with servers.daphne(server_db) as proc, connect(ws_url(proc), additional_headers=servers.origin(proc)) as ws:
         ws.send(json.dumps({"type": "start", "scenario": "two-generals"}))
         while json.loads(ws.recv(timeout=10))["type"] != "status":
             pass
@@ -184,7 +183,7 @@ def owner_through_a_redis_restart(server_db, then):
     redis.start()
     try:
         with servers.daphne(server_db, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0") as proc, \
-                connect(ws_url(proc), additional_headers=ORIGIN) as owner:
+                connect(ws_url(proc), additional_headers=servers.origin(proc)) as owner:
             owner.send(json.dumps(start))
             run_id = json.loads(owner.recv(timeout=10))["run"]
             seen = until_status(owner)[0] + step(owner, 5)[0]
@@ -204,7 +203,7 @@ def owner_through_a_redis_restart(server_db, then):
 
 def watch(proc, owner, run_id, seen):
     """A new watcher of the run gets what was saved, then what the owner streams next."""
-    with connect(ws_url(proc), additional_headers=ORIGIN) as watcher:
+    with connect(ws_url(proc), additional_headers=servers.origin(proc)) as watcher:
         watcher.send(json.dumps({"type": "watch", "run": run_id}))
         first = json.loads(watcher.recv(timeout=10))
         assert first["type"] == "events", first

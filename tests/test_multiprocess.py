@@ -22,9 +22,8 @@ def ws_url(proc):
 
 def test_a_run_streamed_by_one_process_reaches_a_watcher_on_another_through_redis(server_db):
     with servers.daphne(server_db) as one, servers.daphne(server_db) as two:
-        origin = {"origin": "http://127.0.0.1"}
-        with connect(ws_url(one), additional_headers=origin) as owner, \
-                connect(ws_url(two), additional_headers=origin) as watcher:
+        with connect(ws_url(one), additional_headers=servers.origin(one)) as owner, \
+                connect(ws_url(two), additional_headers=servers.origin(two)) as watcher:
             owner.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 6}}))
             got = receive_until(owner, lambda m: m["type"] == "status")
             run_id = got[0]["run"]

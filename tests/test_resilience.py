@@ -11,7 +11,6 @@ from websockets.sync.client import connect
 from tests import servers
 from tests.wire import events_of, receive_until
 
-ORIGIN = {"origin": "http://127.0.0.1"}
 
 
 
@@ -47,7 +46,7 @@ class DatabaseLock:
 
 def test_a_locked_database_does_not_stop_the_stream_and_every_event_is_saved_later(server_db):
     with servers.daphne(server_db) as server, connect(f"ws://127.0.0.1:{server.port}/ws/run/",
-                                                      additional_headers=ORIGIN) as ws:
+                                                      additional_headers=servers.origin(server)) as ws:
         ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 16}}))
         got = receive_until(ws, lambda m: m["type"] == "status")
         run = got[0]["run"]
@@ -102,7 +101,7 @@ def private_redis():
 def test_redis_going_away_degrades_the_classroom_but_not_the_run(server_db, private_redis):
     code, key = servers.create_room(server_db)
     with servers.daphne(server_db, REDIS_URL=private_redis.url) as server, \
-            connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=ORIGIN) as ws:
+            connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=servers.origin(server)) as ws:
         ws.send(json.dumps({"type": "room.host", "room": code, "key": key}))
         assert receive_until(ws, lambda m: m["type"] == "room.joined")
         ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 12}}))
@@ -129,7 +128,7 @@ def test_redis_going_away_degrades_the_classroom_but_not_the_run(server_db, priv
                 break
             time.sleep(1)
         assert reply["type"] == "room.joined"
-        with connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=ORIGIN) as learner:
+        with connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=servers.origin(server)) as learner:
             learner.send(json.dumps({"type": "room.join", "room": code}))
             state = receive_until(learner, lambda m: m["type"] == "room.state")[-1]
             assert state["run"] == run
@@ -145,7 +144,7 @@ def raw_websocket(port):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     key = base64.b64encode(_os.urandom(16)).decode()
     sock.sendall((f"GET /ws/run/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n").encode())
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n").encode())
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)
@@ -165,7 +164,7 @@ def test_a_client_that_stops_reading_is_let_go_and_others_keep_streaming(server_
         sock, send = raw_websocket(server.port)
         send({"type": "start", "scenario": "gossip", "params": {"n": 64, "mode": "epidemic"}})
         send({"type": "play", "speed": 100000})
-        with connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=ORIGIN) as ws:
+        with connect(f"ws://127.0.0.1:{server.port}/ws/run/", additional_headers=servers.origin(server)) as ws:
             ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 10}}))
             receive_until(ws, lambda m: m["type"] == "status")
             ws.send(json.dumps({"type": "play", "speed": 5000}))

@@ -215,7 +215,7 @@ def test_only_the_operator_decisions_are_silenced():
 @pytest.mark.browser
 def test_the_pages_run_under_the_policy_without_a_single_violation(page, live_daphne):
     with ws_connect(f"ws://127.0.0.1:{live_daphne.port}/ws/run/",
-                    additional_headers={"origin": "http://127.0.0.1"}) as ws:
+                    additional_headers={"origin": live_daphne.url}) as ws:
         ws.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 4}}))
         run = json.loads(ws.recv(timeout=10))["run"]
         ws.send(json.dumps({"type": "play", "speed": 10000}))

@@ -1,0 +1,110 @@
+"""The store: one transaction per write, idempotent chunks, bounded retries, and one owner per run."""
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import IntegrityError, OperationalError
+
+import simulations
+from runs import live as live_module
+from runs import store
+from runs.models import Chunk, Run
+from tests.test_consumer import connect, events_of, receive_until, start
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def trace(n=6, seed=1):
+    return simulations.get("bully-election").run({"n": n}, seed)
+
+
+def test_an_append_is_one_transaction(monkeypatch):
+    run = store.create_run("bully-election", {"n": 6}, 1, [])
+    events = trace()
+    store.append(run.id, events[:10], [])
+
+    def broken(run_id, size=2000):
+        raise OperationalError("disk full")
+
+    monkeypatch.setattr(store, "compact", broken)
+    with pytest.raises(OperationalError):
+        store.append(run.id, events[10:], [], summary=events[-1]["summary"])
+    run.refresh_from_db()
+    assert run.event_count == 10 and run.status == "running"  # neither the chunk nor the run update landed
+    assert Chunk.objects.filter(run=run).count() == 1 and run.trace() == events[:10]
+
+
+def test_writing_a_chunk_twice_or_over_a_later_one_is_consistent():
+    run = store.create_run("bully-election", {"n": 6}, 1, [])
+    events = trace()
+    store.append(run.id, events[:10], [])
+    store.append(run.id, events[10:30], [])
+    store.append(run.id, events[10:30], [])  # the same batch again: no IntegrityError, no duplicate
+    assert run.trace() == events[:30]
+    store.append(run.id, events[5:12], [])  # a rewrite from an earlier seq replaces what followed it
+    run.refresh_from_db()
+    assert run.trace() == events[:12] and run.event_count == 12
+
+
+def test_an_older_lease_may_not_write():
+    run = store.create_run("bully-election", {"n": 6}, 1, [])
+    events = trace()
+    store.append(run.id, events[:10], [], lease=run.lease)
+    _, lease = store.take_over(run.id)
+    with pytest.raises(live_module.TakenOver):
+        store.append(run.id, events[10:20], [], lease=run.lease)
+    store.append(run.id, events[10:20], [], lease=lease)
+    assert run.trace() == events[:20]
+
+
+async def save_with(monkeypatch, error, tries):
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise error
+
+    comm = await connect()
+    await start(comm)
+    monkeypatch.setattr(store, "aappend", sync_to_async(failing))
+    monkeypatch.setattr(live_module, "SAVE_DELAY", 0.01)
+    await comm.send_json_to({"type": "step", "count": 5})
+    got = await receive_until(comm, lambda m: m["type"] == "error")
+    assert got[-1]["code"] == "save_failed"
+    assert len(calls) == tries
+    await comm.disconnect()
+
+
+async def test_a_locked_database_is_retried_a_bounded_number_of_times_then_the_client_is_told(monkeypatch):
+    await save_with(monkeypatch, OperationalError("database is locked"), live_module.SAVE_RETRIES)
+
+
+async def test_an_integrity_error_is_never_retried(monkeypatch):
+    await save_with(monkeypatch, IntegrityError("duplicate chunk"), 1)
+
+
+async def test_a_second_connection_resuming_a_run_takes_it_over():
+    first = await connect()
+    started, events = await start(first, params={"n": 8}, seed=2)
+    await first.send_json_to({"type": "step", "count": 10})
+    events += events_of(await receive_until(first, lambda m: m["type"] == "status"))
+    await first.send_json_to({"type": "play", "speed": 20})
+
+    second = await connect()
+    await second.send_json_to({"type": "resume", "run": started["run"], "token": started["token"], "from": 11})
+    got = await receive_until(second, lambda m: m["type"] == "status")
+    assert got[0]["type"] == "resumed"
+    told = await receive_until(first, lambda m: m["type"] == "error")
+    assert told[-1]["code"] == "taken_over"
+    await asyncio.sleep(0.5)
+    assert await first.receive_nothing(0.3)  # it stopped streaming
+    await first.send_json_to({"type": "step", "count": 1})
+    assert (await first.receive_json_from())["code"] == "no_run"  # the connection is kept, the run is not its
+
+    await second.send_json_to({"type": "play", "speed": 10000})
+    await receive_until(second, lambda m: m.get("state") == "ended")
+    run = await Run.objects.aget(pk=started["run"])
+    saved = await sync_to_async(run.trace)()
+    assert run.status == "ended" and saved == simulations.get("bully-election").run(run.params, run.seed, run.all_faults)
+    await first.disconnect()
+    await second.disconnect()
