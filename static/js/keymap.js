@@ -88,6 +88,7 @@ export function bindControls(p) {
     p.pauseLocal();
     const n = Number(p.scrub.value);
     p.follow = n >= p.events.length;
+    p.dragging = true;
     p.setCursor(n);
   });
   p.root.addEventListener("change", (ev) => onChange(p, ev));

@@ -17,11 +17,16 @@ export class Panels {
   // Everything that follows the cursor, once per frame.
   paint() {
     const p = this.player;
-    this.$(".position").textContent = `step ${Math.max(p.cursor - 1, 0)}/${Math.max(p.events.length - 1, 0)}`;
+    this.position();
     this.state();
     this.transcript();
     if (p.holdSeen) this.flight();
     this.strip();
+  }
+
+  position() {
+    const p = this.player;
+    this.$(".position").textContent = `step ${Math.max(p.cursor - 1, 0)}/${Math.max(p.events.length - 1, 0)}`;
   }
 
   // A new run: nothing on screen from the last one.

@@ -227,9 +227,16 @@ export class Player {
     if (!this.painting) this.painting = requestAnimationFrame(() => this.paint());
   }
 
-  // Panels and transcript follow the cursor once per frame, however fast it moves (scrubbing, fast play).
+  // Panels and transcript follow the cursor once per frame, however fast it moves (fast play); while the slider
+  // is being dragged only the diagram and the step count follow, and the panels catch up when it rests.
   paint() {
     this.painting = null;
+    if (this.dragging) {
+      this.panels.position();
+      clearTimeout(this.rest);
+      this.rest = setTimeout(() => { this.dragging = false; this.paint(); }, 120);
+      return;
+    }
     this.panels.paint();
     this.root.dataset.cursor = this.cursor;
   }
