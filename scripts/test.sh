@@ -28,11 +28,18 @@ if ! "$PY" -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_timeo
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+pg_answers() { "$PY" -c "import psycopg; psycopg.connect('$PG_URL', connect_timeout=2).close()" 2>/dev/null; }
+if [ -n "${CI:-}" ] && ! pg_answers; then
+  # CI has PostgreSQL: a second pass that quietly fell back to SQLite would hide a broken stack
+  echo "== CI: no PostgreSQL answers at $PG_URL; refusing to test on SQLite alone" >&2
+  exit 1
+fi
+
 echo "== pass 1: SQLite and the in-memory channel layer"
 env -u DATABASE_URL -u REDIS_URL "$PY" -m pytest -q "$@"
 
-PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
-if "$PY" -c "import psycopg; psycopg.connect('$PG_URL', connect_timeout=2).close()" 2>/dev/null; then
+if pg_answers; then
   echo "== pass 2: PostgreSQL and Redis"
   DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_URL" "$PY" -m pytest -q "$@"
 else

@@ -167,3 +167,10 @@ def test_the_docs_link_only_to_files_in_the_repository(doc):
         resolved = (source.parent / target.split("#")[0]).resolve()
         assert resolved.is_relative_to(ROOT), f"{doc} links outside the repository: {target}"
         assert resolved.exists(), f"{doc} links to a missing file: {target}"
+
+
+def test_ci_refuses_to_test_without_its_postgresql():
+    env = {**os.environ, "CI": "true", "PG_URL": "postgres://nobody@127.0.0.1:9/none", "VENV": str(ROOT / ".venv")}
+    done = subprocess.run(["bash", "scripts/test.sh", "--collect-only", "-q"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "no PostgreSQL answers" in done.stderr
