@@ -1,4 +1,4 @@
-"""A small asyncio client of the run protocol (DESIGN.md), for the figures that drive daphne over real sockets.
+"""A small asyncio client of the run protocol (docs/design.md), for the figures that drive daphne over real sockets.
 
 Like the player (static/js/player.js), it acknowledges every batch of its own run's events with
 ``{"type": "ack", "seq": last}`` as it reads it (``receive``), so the server's send window behaves as it

@@ -210,4 +210,20 @@ CHALLENGES = [
                "compensated, so it is made after its release and nobody undoes it. Compensations must "
                "handle late replies (release by reservation id, or make the reservation expire).",
     },
+    {
+        "slug": "block-the-participants",
+        "scenario": "two-phase-commit",
+        "title": "Leave every participant blocked",
+        "story": "Three participants, all voting yes, and a coordinator that logs its decision before sending "
+                 "it. **With one crash** (nothing else), end the run with participants that voted yes and can "
+                 "never decide.",
+        "params": {"n": 3}, "seed": 0, "faults": [],
+        "goal": {"outcome": {"blocked": True}},
+        "max_faults": 1, "kinds": ["crash"], "live_only": False, "possible": True,
+        "why": "Crash C after the votes and before its decision leaves: every participant voted yes, so none "
+               "may abort on its own, and none knows whether C chose commit. Asking each other does not help "
+               "when all are uncertain. This is why 2PC is called blocking (Bernstein, Hadzilacos and Goodman, "
+               "1987) and why three-phase commit (Skeen, 1981) and Paxos Commit exist.",
+    },
 ]
+

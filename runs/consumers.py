@@ -1,4 +1,4 @@
-"""The run protocol over a WebSocket (DESIGN.md): a thin adapter from messages to a LiveRun."""
+"""The run protocol over a WebSocket (docs/design.md): a thin adapter from messages to a LiveRun."""
 import asyncio
 import collections
 import json

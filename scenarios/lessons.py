@@ -335,4 +335,45 @@ LESSONS = {
                "breaker lesson each rejection sends Release, and all the stock comes back."),
         ],
     },
+    "two-phase-commit": {
+        "all-yes": [
+            cp({"kind": "send", "label": "VOTE", "node": "P1"},
+               "P1 got PREPARE and votes yes. With that vote it promises to commit if told to: from now on it may "
+               "not abort on its own.",
+               "How many messages will the whole commit take with 3 participants?",
+               ["6: PREPARE and VOTE", "9: PREPARE, VOTE and COMMIT", "12: PREPARE, VOTE, COMMIT and ACK",
+                "It depends on the order the votes arrive"], 2,
+               "12 = 4n: n PREPARE, n VOTE, n COMMIT and n ACK. Without the acknowledgements it is 3n; the ACKs "
+               "only let C forget the transaction."),
+            cp({"kind": "timer", "label": "commit logged", "node": "C"},
+               "C has three yes votes and has force-written COMMIT to its log before telling anyone.",
+               "Why write the decision down before sending it?",
+               ["So that after a crash C still knows what it may have told the participants",
+                "To make the commit faster", "Because the participants read C's log"], 0,
+               "A participant may already have committed when C crashes; the log record makes C repeat the same "
+               "decision after it recovers, never the other one."),
+        ],
+        "coordinator-crash": [
+            cp({"kind": "crash", "node": "C"},
+               "C crashes at t=12: it had all three yes votes and was still writing its decision.",
+               "What may P1, P2 and P3 safely do now?",
+               ["Abort after a timeout", "Commit, since everyone voted yes",
+                "Nothing: C may have decided either way, so they must wait"], 2,
+               "They voted yes, so aborting alone could contradict a COMMIT that C logged, and committing could "
+               "contradict an ABORT. They can only ask around and wait."),
+            cp({"kind": "timer", "label": "decision timeout", "node": "P1"},
+               "P1 has heard nothing for 40 ms and asks P2 and P3 whether they know the decision.",
+               "What will they answer?", ["COMMIT", "ABORT", "UNCERTAIN: they voted yes and heard nothing either"], 2,
+               "All three are uncertain, so cooperative termination cannot help: the orange 'blocked' bands last "
+               "until C comes back. This is why 2PC is called blocking."),
+            cp({"kind": "recover", "node": "C"},
+               "C recovers at t=200. Its log holds no decision record.",
+               "What does C decide?",
+               ["COMMIT, since all voted yes", "ABORT: without a COMMIT record nobody can have committed",
+                "It asks the participants to vote again"], 1,
+               "No COMMIT was logged, so none was sent: aborting is safe, and every participant aborts. Three-phase "
+               "commit and Paxos Commit exist to avoid this wait."),
+        ],
+    },
 }
+

@@ -118,4 +118,18 @@ PRESETS = {
         ("outbox", "Relay crash with the outbox", "The OrderCreated event still reaches the notification service.",
          {"relay_crash": True, "outbox": True, "orders": 3}, 0, [], False),
     ],
+    "two-phase-commit": [
+        ("all-yes", "Everyone votes yes",
+         "Three participants vote yes and C commits: count the arrows, **12** = 4n (PREPARE, VOTE, COMMIT, ACK).",
+         {"n": 3}, 0, [], True),
+        ("one-no", "One participant votes no",
+         "P2 votes no and aborts at once; C must abort everyone else. Atomicity: all or nothing.",
+         {"n": 3, "votes": "P2=no"}, 0, [], False),
+        ("coordinator-crash", "The coordinator crashes after the votes",
+         "C crashes after collecting three yes votes and before deciding. The participants ask each other, "
+         "nobody knows, and all of them stay **blocked** until C recovers and aborts: why 3PC and "
+         "consensus-based commit exist.",
+         {"n": 3}, 0, [{"action": "crash", "node": "C", "at": 12}, {"action": "recover", "node": "C", "at": 200}],
+         True),
+    ],
 }

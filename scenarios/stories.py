@@ -115,4 +115,16 @@ STORIES = {
             "Every OrderRejected after Reserved needs a Release; with compensation off, stock_conserved turns vermillion.",
         ],
     },
+    "two-phase-commit": {
+        "short": "One transaction touches several participants, and either all of them commit it or all abort. "
+                 "You will see the coordinator C send PREPARE, every participant answer with its VOTE, and C send "
+                 "COMMIT only if every vote was yes, then collect an ACK from each.",
+        "watch": [
+            "Count the arrows when nothing fails: n PREPARE, n VOTE, n COMMIT or ABORT and n ACK, 4n in all.",
+            "A single no vote turns that lifeline's band to 'aborted' at once, and C must send ABORT to everyone.",
+            "A 'prepared' band is a promise: that participant voted yes and may no longer decide on its own.",
+            "Crash C after the votes: the participants ask each other, all are uncertain, and the orange 'blocked' bands last until C recovers.",
+        ],
+    },
 }
+

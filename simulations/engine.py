@@ -1,7 +1,7 @@
 """The simulation: nodes exchanging messages over a faulty network, written down as a trace.
 
 Everything a run does goes through ``Simulation.emit``; the trace it builds
-is the one contract with the database, the CLI and the browser (DESIGN.md).
+is the one contract with the database, the CLI and the browser (docs/design.md).
 """
 from .faults import matches
 from .kernel import FIRST, Kernel

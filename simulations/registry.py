@@ -1,6 +1,7 @@
 """Every scenario Lifelines knows, by slug, in catalog order."""
 from .scenarios import (bully_election, byzantine_generals, choreography_vs_orchestration, coffee_shop,
-                        event_driven_notes, gossip, microservices_order, payment_gateway, token_ring, two_generals)
+                        event_driven_notes, gossip, microservices_order, payment_gateway, token_ring, two_generals,
+                        two_phase_commit)
 
 SCENARIOS = {s.slug: s for s in (
     two_generals.TwoGenerals(),
@@ -13,6 +14,7 @@ SCENARIOS = {s.slug: s for s in (
     payment_gateway.PaymentGateway(),
     event_driven_notes.EventDrivenNotes(),
     microservices_order.MicroservicesOrder(),
+    two_phase_commit.TwoPhaseCommit(),
 )}
 
 

@@ -54,6 +54,7 @@ SOLUTIONS = {
     "double-charge": [{"action": "drop", "match": {"label": "200 OK", "nth": 1}}],
     "apply-twice": [{"action": "duplicate", "match": {"label": "UserCreated", "nth": 1}}],
     "leak-stock": [{"action": "delay", "match": {"label": "Reserve", "nth": 1}, "by": 500}],
+    "block-the-participants": [{"action": "crash", "node": "C", "at": 12}],
 }
 LIVE_SOLUTIONS = {"catch-the-last-messenger": lambda ch: live_drop_of_last(ch)}
 

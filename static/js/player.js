@@ -1,4 +1,4 @@
-// The player: one page, two sources. Live runs stream over the WebSocket run protocol (DESIGN.md);
+// The player: one page, two sources. Live runs stream over the WebSocket run protocol (docs/design.md);
 // saved runs load their trace.json. Either way the browser holds the events and a cursor into them,
 // so stepping back and scrubbing are instant and never ask the server.
 // This module is the run state, time (cursor, play, step) and faults by hand; it composes the connection
