@@ -133,7 +133,7 @@ async def test_a_watcher_that_never_acknowledges_is_let_go_within_its_window(set
     started = time.monotonic()
     await watcher.send_json_to({"type": "watch", "run": run})
     got, sizes, code = await outputs(watcher, quiet=4)
-    assert code == 4008 and got[-1]["code"] == "slow_client" and time.monotonic() - started < 3
+    assert code == 4008 and got[-1]["code"] == "slow_client" and time.monotonic() - started < 8  # let go, not left open
     assert sum(s for m, s in zip(got, sizes) if m["type"] == "events") < 32 * 1024 + 8 * 1024
 
 
