@@ -227,3 +227,20 @@ CHALLENGES = [
     },
 ]
 
+
+FIELDS = ("scenario", "title", "story", "params", "seed", "faults", "free_params", "goal", "max_faults", "kinds",
+          "live_only", "possible", "why")
+
+
+def ship(apps, scenarios=None):
+    """Write the shipped challenges (of ``scenarios``, or all) in a data migration."""
+    Challenge = apps.get_model("challenges", "Challenge")
+    for order, item in enumerate(CHALLENGES):
+        if scenarios is None or item["scenario"] in scenarios:
+            defaults = {name: item[name] for name in FIELDS if name in item}
+            Challenge.objects.update_or_create(slug=item["slug"], defaults={**defaults, "order": order})
+
+
+def unship(apps, scenarios=None):
+    apps.get_model("challenges", "Challenge").objects.filter(
+        slug__in=[c["slug"] for c in CHALLENGES if scenarios is None or c["scenario"] in scenarios]).delete()

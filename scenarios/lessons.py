@@ -377,3 +377,30 @@ LESSONS = {
     },
 }
 
+
+
+def ship(apps, scenarios=None):
+    """Write the shipped checkpoints (of ``scenarios``, or all) in a data migration, leaving alone a preset the
+    admin deleted and a lesson that already has checkpoints."""
+    Preset = apps.get_model("scenarios", "Preset")
+    Checkpoint = apps.get_model("scenarios", "Checkpoint")
+    for scenario, lessons in LESSONS.items():
+        if scenarios is not None and scenario not in scenarios:
+            continue
+        for slug, checkpoints in lessons.items():
+            preset = Preset.objects.filter(scenario=scenario, slug=slug).first()
+            if preset is None or Checkpoint.objects.filter(preset=preset).exists():
+                continue
+            for order, c in enumerate(checkpoints):
+                at = c["at"]
+                Checkpoint.objects.create(
+                    preset=preset, order=order, at_seq=at if isinstance(at, int) else None,
+                    match=at if isinstance(at, dict) else None, narration=c["narration"], question=c["question"],
+                    choices=c["choices"], answer=c["answer"], explanation=c["explanation"])
+
+
+def unship(apps, scenarios=None):
+    Checkpoint = apps.get_model("scenarios", "Checkpoint")
+    for scenario, lessons in LESSONS.items():
+        if scenarios is None or scenario in scenarios:
+            Checkpoint.objects.filter(preset__scenario=scenario, preset__slug__in=list(lessons)).delete()

@@ -133,3 +133,21 @@ PRESETS = {
          True),
     ],
 }
+
+
+def ship(apps, scenarios=None):
+    """Write the shipped presets (of ``scenarios``, or all) in a data migration; an admin's edits are overwritten."""
+    Preset = apps.get_model("scenarios", "Preset")
+    for scenario, items in PRESETS.items():
+        if scenarios is None or scenario in scenarios:
+            for order, (slug, name, description, params, seed, faults, featured) in enumerate(items):
+                Preset.objects.update_or_create(scenario=scenario, slug=slug, defaults={
+                    "name": name, "description": description, "params": params, "seed": seed, "faults": faults,
+                    "order": order, "featured": featured})
+
+
+def unship(apps, scenarios=None):
+    Preset = apps.get_model("scenarios", "Preset")
+    for scenario, items in PRESETS.items():
+        if scenarios is None or scenario in scenarios:
+            Preset.objects.filter(scenario=scenario, slug__in=[item[0] for item in items]).delete()

@@ -3,22 +3,15 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from scenarios.presets import PRESETS
+    from scenarios.presets import ship
 
-    Preset = apps.get_model("scenarios", "Preset")
-    for scenario, items in PRESETS.items():
-        for order, (slug, name, description, params, seed, faults, featured) in enumerate(items):
-            Preset.objects.update_or_create(scenario=scenario, slug=slug, defaults={
-                "name": name, "description": description, "params": params, "seed": seed, "faults": faults,
-                "order": order, "featured": featured})
+    ship(apps)
 
 
 def unload(apps, schema_editor):
-    from scenarios.presets import PRESETS
+    from scenarios.presets import unship
 
-    Preset = apps.get_model("scenarios", "Preset")
-    for scenario, items in PRESETS.items():
-        Preset.objects.filter(scenario=scenario, slug__in=[item[0] for item in items]).delete()
+    unship(apps)
 
 
 class Migration(migrations.Migration):

@@ -3,36 +3,20 @@
 on a new database those have loaded them already and this changes nothing."""
 from django.db import migrations
 
-SCENARIO = "two-phase-commit"
+SCENARIOS = ["two-phase-commit"]
 
 
 def load(apps, schema_editor):
-    from scenarios.lessons import LESSONS
-    from scenarios.presets import PRESETS
+    from scenarios import lessons, presets
 
-    Preset = apps.get_model("scenarios", "Preset")
-    for order, (slug, name, description, params, seed, faults, featured) in enumerate(PRESETS.get(SCENARIO, [])):
-        Preset.objects.update_or_create(scenario=SCENARIO, slug=slug, defaults={
-            "name": name, "description": description, "params": params, "seed": seed, "faults": faults,
-            "order": order, "featured": featured})
-    Checkpoint = apps.get_model("scenarios", "Checkpoint")
-    for slug, checkpoints in LESSONS.get(SCENARIO, {}).items():
-        preset = Preset.objects.filter(scenario=SCENARIO, slug=slug).first()
-        if preset is None or Checkpoint.objects.filter(preset=preset).exists():
-            continue  # a lesson already written (by 0004 on a new database, or by the admin): leave it alone
-        for order, c in enumerate(checkpoints):
-            at = c["at"]
-            Checkpoint.objects.create(
-                preset=preset, order=order, at_seq=at if isinstance(at, int) else None,
-                match=at if isinstance(at, dict) else None, narration=c["narration"], question=c["question"],
-                choices=c["choices"], answer=c["answer"], explanation=c["explanation"])
+    presets.ship(apps, SCENARIOS)
+    lessons.ship(apps, SCENARIOS)
 
 
 def unload(apps, schema_editor):
-    from scenarios.presets import PRESETS
+    from scenarios.presets import unship
 
-    Preset = apps.get_model("scenarios", "Preset")
-    Preset.objects.filter(scenario=SCENARIO, slug__in=[item[0] for item in PRESETS.get(SCENARIO, [])]).delete()
+    unship(apps, SCENARIOS)
 
 
 class Migration(migrations.Migration):

@@ -3,9 +3,9 @@
 
 import { Diagram } from "./diagram.js";
 import { describe } from "./trace.js";
+import { esc } from "./html.js";
 
 const root = document.querySelector(".compare");
-const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 
 function shape(e) {
   const { seq, msg, ...rest } = e;

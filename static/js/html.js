@@ -20,3 +20,10 @@ export function human(v) {
   if (typeof v === "object") return Object.entries(v).map(([a, b]) => `${words(a)}: ${human(b)}`).join("; ") || "none";
   return /^[a-z0-9]+(_[a-z0-9]+)+$/.test(v) ? words(v) : String(v);
 }
+
+// A state value in a few characters, for a mark on the diagram or a line of the transcript.
+export function fmt(v) {
+  if (Array.isArray(v)) return v.length > 6 ? `[${v.length}]` : v.join(",");
+  if (v && typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}

@@ -8,6 +8,8 @@
 //   boxes would touch a box already placed moves down a sub-row (SUB px) within its tick. Nothing is left
 //   out to make room: long texts are abbreviated to their column and keep the full text on hover.
 
+import { fmt } from "./html.js";
+
 export const M = {
   GUTTER: 58, RIGHT: 14, MIN_COL: 46, SUB: 17, ROW: 40, MIN_GAP: 21, BREAK_H: 34, BREAK_ROWS: 4,
   PAD: 2, TEXT_H: 13,
@@ -277,14 +279,8 @@ export class Layout {
 
 // What changed, not the whole state: the node panel holds the rest.
 export function stateText(state, before) {
-  return Object.entries(state).filter(([k, v]) => k !== "knows" && fmtValue(v) !== fmtValue(before[k]))
-    .map(([k, v]) => `${k}=${fmtValue(v)}`).join(" ");
-}
-
-function fmtValue(v) {
-  if (Array.isArray(v)) return v.length > 6 ? `[${v.length}]` : v.join(",");
-  if (v && typeof v === "object") return JSON.stringify(v);
-  return String(v);
+  return Object.entries(state).filter(([k, v]) => k !== "knows" && fmt(v) !== fmt(before[k]))
+    .map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
 }
 
 export function faultText(f) {

@@ -1,8 +1,8 @@
 // What the player shows beside the diagram, drawn from its events and cursor: nodes, invariants, outcome, summary,
 // matrix, log, transcript, in-flight list, key-moment strip, legend, details of one event, and the status line.
 
-import { esc, setHTML, words, human } from "./html.js";
-import { describe, fmt, foldState } from "./trace.js";
+import { esc, fmt, setHTML, words, human } from "./html.js";
+import { describe, foldState } from "./trace.js";
 
 const TRANSCRIPT_WINDOW = 80; // lines kept in the DOM around the cursor: enough to read back, cheap to redraw
 const LEGEND_NAMES = { hold: "holds it", busy: "working", wait: "waiting", fault: "degraded", fail: "failed", done: "done", traitor: "traitor" };

@@ -1,5 +1,6 @@
 // The trace, in the browser: describe events in words and fold them into the state at a step.
 
+import { fmt } from "./html.js";
 import { faultText } from "./layout.js";
 
 export function describe(e) {
@@ -19,12 +20,6 @@ export function describe(e) {
     case "end": return `${head} end: ${e.summary.stopped || ""}`;
     default: return `${head} ${e.kind}`;
   }
-}
-
-export function fmt(v) {
-  if (Array.isArray(v)) return v.length > 6 ? `[${v.length}]` : v.join(",");
-  if (v && typeof v === "object") return JSON.stringify(v);
-  return String(v);
 }
 
 // The world as it stood after `count` events: node states, liveness, invariants, summary.
