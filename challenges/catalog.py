@@ -225,6 +225,20 @@ CHALLENGES = [
                "when all are uncertain. This is why 2PC is called blocking (Bernstein, Hadzilacos and Goodman, "
                "1987) and why three-phase commit (Skeen, 1981) and Paxos Commit exist.",
     },
+    {
+        "slug": "count-it-twice",
+        "scenario": "chandy-lamport",
+        "title": "Make the snapshot count a transfer twice",
+        "story": "Three processes pass money around and P1 takes a snapshot at t=6, on channels that are **not "
+                 "FIFO**. **With one delay** (nothing else), make a process record a TRANSFER as received although "
+                 "its sender recorded before sending it.",
+        "params": {"n": 3, "fifo": False}, "seed": 0, "faults": [],
+        "goal": {"invariant": "consistent cut"},
+        "max_faults": 1, "kinds": ["delay"], "live_only": False, "possible": True,
+        "why": "Hold back P1's MARKER to P2: the TRANSFER P1 sends after recording overtakes it, P2 counts it in "
+               "its balance and P1's record still holds it. Chandy and Lamport (1985) assume FIFO channels for "
+               "exactly this reason; on FIFO channels no delay can do it, because nothing overtakes a MARKER.",
+    },
 ]
 
 

@@ -375,6 +375,73 @@ LESSONS = {
                "commit and Paxos Commit exist to avoid this wait."),
         ],
     },
+    "chandy-lamport": {
+        "money-in-flight": [
+            cp({"kind": "send", "label": "MARKER", "node": "P1"},
+               "At t=6 P1 starts the snapshot: it records its balance, 82, and sends a MARKER on each outgoing "
+               "channel before anything else. P3's TRANSFER $10 to P1 is still on the wire.",
+               "The $10 reaches P1 right after P1 recorded. Where does the snapshot count it?",
+               ["In P1's recorded balance", "In the record of channel P3->P1: it was in flight at the cut",
+                "In P3's recorded balance", "Nowhere: it arrived too late"], 1,
+               "P3 sent it before recording, so P3's record no longer has it, and P1 recorded before it came. P1 "
+               "records everything arriving on P3->P1 until P3's MARKER arrives on it: the 10 is money in flight."),
+            cp({"kind": "deliver", "label": "MARKER", "node": "P2"},
+               "P2 gets its first MARKER, from P1. Behind it on the same channel comes the TRANSFER $11 that P1 sent "
+               "at t=7, after recording.",
+               "What does P2 record for the channel P1->P2?",
+               ["Nothing: the channel is FIFO, so whatever P1 sent before its MARKER has already arrived",
+                "The $11, since it is on its way", "It keeps recording P1->P2 until the next MARKER"], 0,
+               "The channel of the first MARKER is recorded empty. The $11 left P1 after P1 recorded, so it belongs "
+               "after the cut: counting it would count it twice."),
+            cp({"kind": "deliver", "label": "MARKER", "node": "P3"},
+               "P3's first MARKER comes from P2. The TRANSFER $18 that P1 sent at t=5 is still travelling to P3.",
+               "The recorded balances will add up to 272. What will the whole snapshot add up to?",
+               ["272: money in flight cannot be counted", "300, all the money: the channels hold the other 28",
+                "More than 300: some transfers are counted twice"], 1,
+               "P3 records the $18 on P1->P3 before P1's MARKER arrives, and P1 recorded the $10 on P3->P1: "
+               "272 + 28 = 300, with 6 = n(n - 1) markers."),
+        ],
+        "two-initiators": [
+            cp({"kind": "send", "label": "MARKER", "node": "P3"},
+               "At t=6 P1 and P3 both start a snapshot, neither knowing of the other.",
+               "What do the processes end up with?",
+               ["Two snapshots that someone must merge", "One snapshot: each process records once, at its first "
+                "MARKER, whoever sent it", "An inconsistent snapshot: concurrent initiators break the algorithm"], 1,
+               "A MARKER carries no initiator: a process that has recorded treats every later MARKER as the end of "
+               "that channel's recording. Concurrent initiations merge into one consistent snapshot."),
+            cp({"kind": "deliver", "label": "MARKER", "node": "P1"},
+               "P3's MARKER reaches P1, which recorded at t=6 as an initiator: it closes the channel P3->P1, whose "
+               "record holds the $10 P3 sent before it recorded.",
+               "How many MARKERs will the run send in all?",
+               ["6 = n(n - 1), as with one initiator", "12: two initiators, twice the markers", "4"], 0,
+               "Every process sends one MARKER on each outgoing channel when it records, and it records once: "
+               "n(n - 1) = 6 however many initiate. P2 sends the last two when its first MARKER comes."),
+            cp({"kind": "deliver", "label": "MARKER", "node": "P2"},
+               "P2's first MARKER comes from P3: it records its balance and sends its own MARKERs. P1's MARKER is "
+               "still on its way to P2.",
+               "What does P2 do when P1's MARKER arrives?",
+               ["Records its balance again", "Stops recording the channel P1->P2: it has already recorded",
+                "Starts a second snapshot"], 1,
+               "Recording happens once per process. Later MARKERs only close their channels; whatever arrived on "
+               "P1->P2 in between is that channel's money in flight."),
+        ],
+        "no-fifo": [
+            cp({"kind": "deliver", "label": "TRANSFER", "node": "P2"},
+               "P1 recorded 100 at t=6 and sent its MARKER to P2, then sent P2 a TRANSFER $8. These channels are "
+               "not FIFO: the $8 arrives first.",
+               "P2 records when P1's MARKER arrives. What goes wrong?",
+               ["The 8 is counted twice: in P1's recorded 100 and again in P2's balance",
+                "The 8 is missed by the snapshot", "Nothing: the snapshot is still consistent"], 0,
+               "P1's record was taken before it sent the 8; P2's record is taken after it received it. The snapshot "
+               "shows a receive whose send it does not show: the cut is not consistent."),
+            cp({"kind": "check", "label": "consistent cut"},
+               "P2 has recorded its balance, 8 included: consistent cut turns vermillion.",
+               "What will the snapshot add up to, with 300 in the system?",
+               ["300", "308: the 8 counts twice", "292: the 8 is lost"], 1,
+               "Chandy and Lamport need FIFO channels so that nothing sent after a MARKER arrives before it. TCP "
+               "gives that; without it, markers must be piggybacked or messages numbered."),
+        ],
+    },
 }
 
 

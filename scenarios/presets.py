@@ -132,6 +132,21 @@ PRESETS = {
          {"n": 3}, 0, [{"action": "crash", "node": "C", "at": 12}, {"action": "recover", "node": "C", "at": 200}],
          True),
     ],
+    "chandy-lamport": [
+        ("money-in-flight", "A snapshot that records money in flight",
+         "P1 starts the snapshot at t=6 while transfers are on the wire. The balances it records add up to only "
+         "**272**; the other **28** is caught in flight on P1->P3 and P3->P1, and the total is all **300**. "
+         "Count the MARKERs: **6** = n(n - 1).",
+         {"n": 3}, 0, [], True),
+        ("two-initiators", "Two initiators at once",
+         "P1 and P3 both start a snapshot at t=6, neither knowing of the other. Each process still records once, "
+         "at its first MARKER: one consistent snapshot of **300**, and still **6** markers.",
+         {"n": 3, "initiator": "P1,P3"}, 0, [], True),
+        ("no-fifo", "Channels that are not FIFO",
+         "The same algorithm on channels that reorder: P1's TRANSFER $8, sent after its MARKER, reaches P2 first. "
+         "P2 counts the 8 and so did P1: the snapshot records **308** of the 300 in the system.",
+         {"n": 3, "fifo": False}, 9, [], False),
+    ],
 }
 
 

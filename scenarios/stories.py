@@ -126,5 +126,16 @@ STORIES = {
             "Crash C after the votes: the participants ask each other, all are uncertain, and the orange 'blocked' bands last until C recovers.",
         ],
     },
+    "chandy-lamport": {
+        "short": "Processes keep sending each other money, and we want the total without stopping anyone. "
+                 "You will see an initiator record its balance and send a MARKER down every channel, each process "
+                 "record at its first MARKER, and the transfers still in flight recorded on the channels.",
+        "watch": [
+            "The start of each 'recording' band is where that process recorded its balance: joined up, they are the cut.",
+            "A TRANSFER that lands in a 'recording' band before the MARKER on its channel is money in flight: it goes into that channel's record.",
+            "Count the MARKERs: one on each channel, n(n - 1) in all, whoever initiates and however many do.",
+            "Turn fifo off: a TRANSFER can overtake a MARKER and be counted twice, and the invariants turn vermillion.",
+        ],
+    },
 }
 

@@ -94,11 +94,17 @@ class Node:
 
 
 class Network:
-    """Delivers messages after a delay, unless loss, a partition, a crash or an intervention stops them."""
+    """Delivers messages after a delay, unless loss, a partition, a crash or an intervention stops them.
+
+    With ``fifo`` on, each directed channel (src, dst) delivers in send order whatever the jitter, a delay
+    intervention or the learner's picks: a message never overtakes one sent before it on its channel.
+    """
 
     def __init__(self, sim, delay=1, jitter=0, loss=0.0):
         self.sim = sim
         self.delay, self.jitter, self.loss = delay, jitter, loss
+        self.fifo = False
+        self.last_arrival = {}  # (src, dst) -> the latest arrival scheduled on that channel, with fifo on
         self.groups = None  # node id -> partition group index
         self.held = False  # "you are the network": messages wait until a learner delivers them
         self.rules = []  # active match interventions: [fault, remaining count]
@@ -149,11 +155,24 @@ class Network:
         if self.held:
             msg.arrives = None
         else:
-            msg.arrives = sim.kernel.now + delay
-            sim.kernel.schedule(msg.arrives, self._arrive, msg)
+            self._schedule(msg, sim.kernel.now + delay)
         if duplicate is not None:
             self.send(src, dst, label, data, delay + duplicate, dup=msg.id, tag=tag)
         return msg.id
+
+    def _schedule(self, msg, arrives):
+        """Set when ``msg`` arrives; with fifo on, never before a message sent earlier on its channel."""
+        if self.fifo:
+            channel = (msg.src, msg.dst)
+            arrives = max(arrives, self.last_arrival.get(channel, arrives))
+            self.last_arrival[channel] = arrives
+        msg.arrives = arrives
+        self.sim.kernel.schedule(arrives, self._arrive, msg)
+
+    def _behind(self, msg):
+        """Messages in flight on ``msg``'s channel sent after it, in send order."""
+        return sorted((m for m in self.in_flight.values() if (m.src, m.dst) == (msg.src, msg.dst) and m.id > msg.id),
+                      key=lambda m: m.id)
 
     def _arrive(self, msg):
         if msg.gone:
@@ -177,18 +196,21 @@ class Network:
         return [m for m in self.in_flight.values() if m.arrives is None]
 
     def deliver_now(self, msg_id):
+        """Deliver a held message now; with fifo on, the held messages ahead of it on its channel go first."""
         msg = self.in_flight.get(msg_id)
         if msg is None or msg.arrives is not None:
             return False
-        msg.arrives = self.sim.kernel.now
-        self.sim.kernel.schedule(msg.arrives, self._arrive, msg)
+        if self.fifo:
+            for ahead in self.waiting():
+                if (ahead.src, ahead.dst) == (msg.src, msg.dst) and ahead.id < msg.id:
+                    self._schedule(ahead, self.sim.kernel.now)
+        self._schedule(msg, self.sim.kernel.now)
         return True
 
     def release(self):
         self.held = False
         for msg in self.waiting():
-            msg.arrives = self.sim.kernel.now + self.delay
-            self.sim.kernel.schedule(msg.arrives, self._arrive, msg)
+            self._schedule(msg, self.sim.kernel.now + self.delay)
 
     def lose(self, msg_id, reason="loss"):
         """Decide that a message in flight will not arrive: for scenario parameters that lose one on purpose."""
@@ -210,12 +232,24 @@ class Network:
         msg = self.in_flight.get(msg_id)
         if msg is None or msg.arrives is None:
             return False
-        msg.gone = True  # the old arrival is void; a fresh copy keeps the id
-        fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at, msg.tag)
-        fresh.fate, fresh.arrives = msg.fate, msg.arrives + by
-        self.in_flight[msg.id] = fresh
-        self.sim.kernel.schedule(fresh.arrives, self._arrive, fresh)
+        floor = self._reschedule(msg, msg.arrives + by).arrives
+        if self.fifo:  # what was sent after it on its channel waits for it, still in send order
+            for behind in self._behind(msg):
+                if behind.arrives is not None:
+                    floor = max(floor, behind.arrives)
+                    self._reschedule(behind, floor)
+            channel = (msg.src, msg.dst)
+            self.last_arrival[channel] = max(self.last_arrival.get(channel, floor), floor)
         return True
+
+    def _reschedule(self, msg, arrives):
+        """Move a scheduled arrival: the old one is void and a fresh copy keeps the id."""
+        msg.gone = True
+        fresh = Message(msg.id, msg.src, msg.dst, msg.label, msg.data, msg.sent_at, msg.tag)
+        fresh.fate, fresh.arrives = msg.fate, arrives
+        self.in_flight[msg.id] = fresh
+        self.sim.kernel.schedule(arrives, self._arrive, fresh)
+        return fresh
 
 
 class Simulation:
