@@ -216,8 +216,8 @@ def test_without_fifo_a_transfer_overtakes_a_marker_and_is_counted_twice():
     red = [e for e in trace if e["kind"] == "check" and not e["ok"]]
     assert red[0]["name"] == "consistent cut" and red[0]["t"] == 10
     assert red[0]["detail"] == "P2 recorded a balance that counts $8 from P1, sent after P1 had recorded"
-    assert s["headline"] == ("The snapshot records 308, not the 300 in the system: TRANSFER $8 overtook the MARKER "
-                             "on P1->P2 and counts twice.")
+    assert s["headline"] == ("TRANSFER $8 overtook the MARKER on P1->P2 and counts twice, so snapshot conserves "
+                             "money is violated: 308 recorded, 300 held.")
     assert s["known"][1]["agrees"] is None and "FIFO" in s["known"][1]["assumes"]
     assert not in_send_order_on_every_channel(trace)
     assert summary(seed=9)["consistent"] is True  # the same set-up on FIFO channels

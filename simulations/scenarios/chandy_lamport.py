@@ -2,7 +2,7 @@
 that the system could have passed through, money in flight included, without stopping anyone."""
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, some, violation_clause, words
+from ..scenario import Invariant, Scenario, faulted, known_row, refuse, some, words
 
 LATENCY, JITTER = 1, 4  # a message takes 1 to 5 ticks
 MAX_GAP = 3  # ticks between one transfer and the next, drawn from 1..MAX_GAP
@@ -268,23 +268,26 @@ class ChandyLamport(Scenario):
     def headline(self, sim, params):
         s = sim.summary
         who = words(params["initiator"])
-        started = any(e["kind"] == "note" and "starts the snapshot" in e["text"] for e in sim.trace)
-        if not started:
+        if not s["snapshot"]["processes"]:
             return f"{who} never started the snapshot: {'it was' if len(params['initiator']) == 1 else 'they were'} " \
                    f"down at t={params['snapshot_at']}, so nothing was recorded."
+        if s["violations"]:
+            cause = self.miscount(sim)
+            cause = cause[0].upper() + cause[1:]
+            if CONSERVES in s["violations"]:
+                return (f"{cause}, so {CONSERVES} is violated: {s['snapshot_total']} recorded, {s['total']} "
+                        f"held.")
+            if not s["complete"]:
+                return f"{cause}, so {CONSISTENT} is violated, and the snapshot never completed."
+            return f"{cause}, so {CONSISTENT} is violated although the total, {s['total']}, is right."
         if not s["complete"]:
             missing = [p.id for p in self.processes(sim) if p.phase() != "recorded"]
             cause = faulted(sim) or "a marker never arrived"
             return f"The snapshot never completed: {cause}, so {some(missing)} never got every marker."
-        if violation_clause(sim):
-            cause = self.miscount(sim)
-            if s["snapshot_total"] == s["total"]:
-                return f"The snapshot adds up to {s['total']} only by luck: {cause}."
-            return f"The snapshot records {s['snapshot_total']}, not the {s['total']} in the system: {cause}."
         start = f"{who} started the snapshot at t={params['snapshot_at']}"
         if len(params["initiator"]) > 1:
-            start = (f"{who} {'both' if len(params['initiator']) == 2 else 'all'} started at t={params['snapshot_at']}, "
-                     f"and their markers made one snapshot")
+            both = "both" if len(params["initiator"]) == 2 else "all"
+            start = f"{who} {both} started at t={params['snapshot_at']}, and their markers made one snapshot"
         flying = s["recorded_in_flight"]
         caught = [ch for ch, amounts in s["snapshot"]["channels"].items() if amounts]
         inflight = f"{flying} of it in flight on {some(caught, 2)}" if flying else "none of it in flight"
