@@ -133,8 +133,10 @@ def test_bands_show_the_cut_recording_until_every_marker_is_in_then_recorded():
     starts = {e["node"]: e["t"] for e in trace if e.get("band") == {"label": "recording", "tone": "busy"}}
     assert starts == {"P1": 6, "P2": 8, "P3": 9}
     p2 = [e["state"] for e in trace if e["kind"] == "state" and e["node"] == "P2" and "band" in e]
-    assert p2[0]["awaiting"] == ["P3"]  # P1->P2 brought the first MARKER: recorded empty, not awaited
-    assert p2[1]["awaiting"] == [] and p2[1]["snapshot"] == "recorded"
+    assert p2[0]["markers"] == "1/2"  # P1->P2 brought the first MARKER: recorded empty, not awaited
+    assert p2[1]["markers"] == "2/2" and p2[1]["snapshot"] == "recorded"
+    p1 = [e["state"] for e in trace if e["kind"] == "state" and e["node"] == "P1"][-1]
+    assert p1["in_flight"] == "P3->P1 $10" and p1["recorded"] == 82
 
 
 def test_two_initiators_make_one_consistent_snapshot():

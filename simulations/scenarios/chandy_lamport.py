@@ -54,10 +54,11 @@ class Process(Node):
         state = {"balance": self.balance, "snapshot": self.phase()}
         if self.recorded is not None:
             state["recorded"] = self.recorded
-            caught = {channel(src, self.id): amounts for src, amounts in self.channels.items() if amounts}
+            state["markers"] = f"{len(self.peers) - len(self.awaiting)}/{len(self.peers)}"
+            caught = [f"{channel(src, self.id)} " + "+".join(f"${a}" for a in amounts)
+                      for src, amounts in self.channels.items() if amounts]
             if caught:
-                state["channels"] = caught
-            state["awaiting"] = list(self.awaiting)
+                state["in_flight"] = ", ".join(caught)
         self.set_state(**state)
 
     def transfer(self, dst, amount):
