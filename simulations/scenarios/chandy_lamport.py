@@ -128,7 +128,7 @@ class ChandyLamport(Scenario):
         "outgoing channel. A process that gets its first MARKER records its balance, records that channel as "
         "empty and sends its own MARKERs before anything else; from then on it records every transfer arriving "
         "on each other incoming channel until the MARKER on that channel arrives. The recorded balances plus "
-        "the recorded channels are the snapshot.")
+        "the recorded channels are the snapshot. A transfer moves 1 to balance/5 (never more than the sender holds).")
     theory = (
         "With FIFO channels the recorded global state is consistent: every transfer it counts as received was "
         "sent before its sender recorded, and every transfer sent before and received after the cut is in its "
