@@ -1,0 +1,23 @@
+"""Ship the presets and guided lessons of the scenarios added after 0005 to databases that already ran
+0002_shipped_presets and 0004_shipped_lessons; on a new database those have loaded them already."""
+from django.db import migrations
+
+SCENARIOS = ["chandy-lamport"]
+
+
+def load(apps, schema_editor):
+    from scenarios import lessons, presets
+
+    presets.ship(apps, SCENARIOS)
+    lessons.ship(apps, SCENARIOS)
+
+
+def unload(apps, schema_editor):
+    from scenarios.presets import unship
+
+    unship(apps, SCENARIOS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("scenarios", "0005_two_phase_commit_presets")]
+    operations = [migrations.RunPython(load, unload)]
