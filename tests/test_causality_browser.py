@@ -162,3 +162,18 @@ def test_the_browser_and_the_server_compute_the_same_clocks(page, live_daphne):
         }""", trace)
         stamps = clocks(trace)
         assert relation == [[a is not None and b is not None and happened_before(a, b) for b in stamps] for a in stamps]
+
+
+def test_a_saved_run_highlights_from_its_trace_alone(page, live_daphne):
+    run_gossip_live(page, live_daphne.url)
+    page.goto(live_daphne.url + page.locator(".run-link").get_attribute("href"))
+    page.wait_for_function("() => document.querySelector('.player').dataset.key")
+    top(page)
+    page.locator("svg.diagram").focus()
+    page.locator('svg.diagram g.msg[data-seq="2"]').focus()
+    page.keyboard.press("Tab")  # events are in the tab order: the next one is the CALL's send end
+    assert page.evaluate("() => document.activeElement.dataset.seq") == "2"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("svg.diagram.hb-on")
+    assert page.locator("svg.diagram .hb-future").count() > 5
+    assert page.locator(".announce").text_content().startswith("Selected: send CALL at P1, t=0. 0 events before it")
