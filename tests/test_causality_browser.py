@@ -112,9 +112,10 @@ def test_the_clocks_toggle_shows_lamport_and_vector_timestamps(page, live_daphne
     page.wait_for_function("() => !document.querySelector('svg.diagram .clock')")
 
 
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
 @pytest.mark.parametrize("slug", sorted(simulations.SCENARIOS))
-def test_clocks_on_never_draw_text_over_text(browser, live_daphne, slug):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+def test_clocks_on_never_draw_text_over_text(browser, live_daphne, slug, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     try:
         page.goto(f"{live_daphne.url}/s/{slug}/")
@@ -169,10 +170,10 @@ def test_a_saved_run_highlights_from_its_trace_alone(page, live_daphne):
     page.goto(live_daphne.url + page.locator(".run-link").get_attribute("href"))
     page.wait_for_function("() => document.querySelector('.player').dataset.key")
     top(page)
-    page.locator("svg.diagram").focus()
-    page.locator('svg.diagram g.msg[data-seq="2"]').focus()
-    page.keyboard.press("Tab")  # events are in the tab order: the next one is the CALL's send end
-    assert page.evaluate("() => document.activeElement.dataset.seq") == "2"
+    page.locator('svg.diagram circle.ev[data-seq="2"]').focus()
+    page.keyboard.press("Tab")  # events are in the tab order: after the CALL's send, its delivery
+    assert page.evaluate("() => document.activeElement.dataset.seq") == "8"
+    page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
     page.wait_for_selector("svg.diagram.hb-on")
     assert page.locator("svg.diagram .hb-future").count() > 5

@@ -152,11 +152,12 @@ export class Causality {
       + `${n.future} after, ${n.concurrent} concurrent. Clocks: Lamport ${c.lamport(i)}, vector [${c.vector(i).join(",")}].`;
   }
 
-  // Mark what the diagram rendered: events keyboard-reachable, and, with a selection, each one's relation to it.
+  // Mark what the diagram rendered: events (marks and arrows' ends) keyboard-reachable, and, with a selection,
+  // each element's relation to it.
   paint(svg) {
     const sel = this.selected, c = sel === null ? null : this.clocks;
     svg.classList.toggle("hb-on", !!c);
-    for (const el of svg.querySelectorAll(".msg[data-seq], .mark[data-seq], .ev[data-seq]")) el.setAttribute("tabindex", "0");
+    for (const el of svg.querySelectorAll(".mark[data-seq], .ev[data-seq]")) el.setAttribute("tabindex", "0");
     if (!c) return;
     for (const el of svg.querySelectorAll("[data-seq]")) el.classList.add(`hb-${c.relation(sel, Number(el.dataset.seq))}`);
   }
