@@ -63,3 +63,29 @@ def test_bad_arguments_exit_non_zero_with_one_line():
                           env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines() == ["CommandError: n: must be at least 2"]
+
+
+def test_clocks_add_lamport_and_vector_clocks_to_the_events_on_a_node():
+    lines = simulate("two-generals", "--set", "loss=0", "--clocks").splitlines()
+    trace = [json.loads(line) for line in lines]
+    plain = simulations.get("two-generals").run({"loss": 0}, 0)
+    assert [{k: v for k, v in e.items() if k not in ("vc", "lamport")} for e in trace] == plain
+    by_kind = {e["kind"]: e for e in trace}
+    assert "vc" not in by_kind["init"] and "vc" not in by_kind["end"]
+    send, deliver = (next(e for e in trace if e["kind"] == kind and e.get("msg") == 1) for kind in ("send", "deliver"))
+    assert send["vc"] == [3, 0] and deliver["vc"] == [3, 2]  # A, B in the init event's order
+    assert send["lamport"] < deliver["lamport"]
+
+
+def test_clocks_mark_concurrent_sends_as_concurrent():
+    trace = [json.loads(line) for line in simulate("gossip", "--set", "n=4", "--set", "mode=parallel", "--clocks").splitlines()]
+    first, second = [e for e in trace if e["kind"] == "send"][:2]
+    assert (first["src"], second["src"]) == ("P1", "P3")
+    assert not all(a <= b for a, b in zip(first["vc"], second["vc"]))
+    assert not all(b <= a for a, b in zip(first["vc"], second["vc"]))
+
+
+@pytest.mark.parametrize("fmt", ["summary", "mermaid"])
+def test_clocks_are_refused_outside_jsonl(fmt):
+    with pytest.raises(CommandError, match="--clocks works with --format jsonl only"):
+        simulate("two-generals", "--format", fmt, "--clocks")

@@ -4,6 +4,7 @@
 
 import { Layout, M, canvasMeasure, timeScale } from "./layout.js";
 import { esc } from "./html.js";
+import { Causality, focusedIn, refocus } from "./causality.js";
 
 export const LIMITS = { page: 30_000_000 };  // px: browsers lay nothing out past ~33.5M
 
@@ -25,6 +26,8 @@ export class Diagram {
     this.hidden = new Set();
     this.showLabels = true;
     this.showFaults = true;
+    this.showClocks = false;
+    this.causality = new Causality();
     this.key = null;
     this.scroller.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.resized()).observe(this.scroller);
@@ -34,6 +37,7 @@ export class Diagram {
   reset(init) {
     this.init = init;
     this.events = [];
+    this.causality.reset(this.events);
     this.cursor = 0;
     this.lastDrawn = 0;
     this.key = this.cause = null;
@@ -58,7 +62,13 @@ export class Diagram {
 
   newLayout() {
     return new Layout(this.init, { width: this.scroller.clientWidth || 800, measure: this.measure, unit: this.scale.unit,
-      rowTicks: this.scale.rowTicks, zoom: this.zoom });
+      rowTicks: this.scale.rowTicks, zoom: this.zoom, stamp: this.showClocks ? (i) => this.causality.stamp(i) : null });
+  }
+
+  // Clocks on events make room for themselves: the run is laid out again.
+  setClocks(on) {
+    this.showClocks = on;
+    this.relayout();
   }
 
   // Width or zoom changed: lay the whole run out again (a million events take well under a second).
@@ -189,7 +199,10 @@ export class Diagram {
     const top = all ? -1e9 : viewTop - M.ROW * 2;
     const bottom = all ? 1e12 : viewTop + this.scroller.clientHeight + M.ROW * 3;
     const body = this.render(top, bottom).join("");
+    const focus = focusedIn(this.svg);
     this.svg.innerHTML = shift ? `<g transform="translate(0 ${-shift})">${body}</g>` : body;
+    this.causality.paint(this.svg);
+    refocus(this.svg, focus);
     this.lastDrawn = this.cursor;
   }
 
@@ -217,6 +230,7 @@ export class Diagram {
     this.lifelines(out, yNow, top, bottom);
     this.arrows(out, yNow, top, bottom, fresh);
     this.marks(out, top, bottom);
+    if (this.showClocks) this.clocks(out, top, bottom);
     if (this.divergeAt != null && this.divergeAt < c && L.y[this.divergeAt] !== undefined) {
       const e = this.events[this.divergeAt];  // a fault or violation band sits on that row: mark just above it
       const y = L.y[this.divergeAt] - (e && (e.kind === "fault" || (e.kind === "check" && !e.ok)) ? 14 : 0);
@@ -288,7 +302,19 @@ export class Diagram {
       out.push(`<g class="${cls.join(" ")}" data-seq="${m.s}"><title>${esc(m.src)} → ${esc(m.dst)}: ${esc(m.label)}${m.reason ? ` (lost: ${esc(m.reason)})` : ""}</title>${line}`
         + (done && m.end === "deliver" ? arrowHead(x0, y0, x1, y1) : "")
         + (done && m.end === "drop" ? `<path class="x" d="M${x1 - 5} ${y1 - 5}l10 10m0 -10l-10 10"/>` : "")
-        + label + "</g>");
+        + label + "</g>"
+        + `<circle class="ev" data-seq="${m.s}" cx="${x0}" cy="${y0}" r="5"/>` + (done ? `<circle class="ev" data-seq="${m.e}" cx="${x1}" cy="${y1}" r="6"/>` : ""));
+    }
+  }
+
+  // Each event's Lamport and vector clocks, small, where the layout made room for them.
+  clocks(out, top, bottom) {
+    const L = this.layout, c = this.cursor;
+    for (let i = firstAtOrAfter(L.stamps, "y", top - M.SUB); i < L.stamps.length; i++) {
+      const k = L.stamps[i];
+      if (k.s >= c || k.y > bottom + M.SUB) break;
+      if (this.hidden.has(k.node)) continue;
+      out.push(`<g class="clock" data-seq="${k.s}"><title>${esc(k.node)}: Lamport clock, vector clock (${esc(this.nodes.map((n) => n.id).join(", "))}): ${esc(k.full)}</title><text x="${k.x}" y="${k.y}">${esc(k.text)}</text></g>`);
     }
   }
 

@@ -38,6 +38,7 @@ const KEYS = {
   "+": (p) => nudgeSpeed(p, 1), "=": (p) => nudgeSpeed(p, 1), "-": (p) => nudgeSpeed(p, -1),
   z: (p) => p.diagram.setZoom(p.diagram.zoom * 1.5), x: (p) => p.diagram.setZoom(p.diagram.zoom / 1.5),
   "[": (p) => p.jumpMark(-1), "]": (p) => p.jumpMark(1), v: (p) => p.$('[data-act="first-violation"]').click(),
+  Escape: (p) => p.unpick(),
 };
 
 function onClick(p, ev) {
@@ -59,7 +60,7 @@ function onClick(p, ev) {
   const moment = ev.target.closest("[data-moment]");
   if (moment) return p.jumpTo(Number(moment.dataset.moment));
   const mark = ev.target.closest("svg.diagram [data-seq]");
-  if (mark) return p.select(Number(mark.dataset.seq));
+  if (mark) return p.pick(Number(mark.dataset.seq));
   const toggle = ev.target.closest(".node-toggle");
   if (toggle) return p.toggleNode(toggle.dataset.node);
   const link = ev.target.closest("[data-seq]");
@@ -80,6 +81,7 @@ function onChange(p, ev) {
     d.schedule();
   } else if (t.matches(".show-labels")) { d.showLabels = t.checked; d.schedule(); }
   else if (t.matches(".show-faults")) { d.showFaults = t.checked; d.schedule(); }
+  else if (t.matches(".show-clocks")) d.setClocks(t.checked);
 }
 
 export function bindControls(p) {
@@ -95,6 +97,8 @@ export function bindControls(p) {
   p.speed.addEventListener("change", () => { if (p.playing && p.atHead() && p.mode === "live") p.send({ type: "play", speed: Number(p.speed.value) }); });
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest("input, select, textarea") || ev.metaKey || ev.ctrlKey || ev.altKey) return;
+    const event = (ev.key === "Enter" || ev.key === " ") && ev.target.closest("svg.diagram [data-seq]");
+    if (event && p.root.contains(event)) { ev.preventDefault(); return p.pick(Number(event.dataset.seq)); }
     const key = Object.hasOwn(KEYS, ev.key) && KEYS[ev.key];
     if (key && !(ev.key === " " && ev.target.closest("button"))) { ev.preventDefault(); key(p); }
   });

@@ -7,6 +7,7 @@
 // - Every text (message label, state change, timer, crash, band, round) reserves its box; an event whose
 //   boxes would touch a box already placed moves down a sub-row (SUB px) within its tick. Nothing is left
 //   out to make room: long texts are abbreviated to their column and keep the full text on hover.
+// - With clocks shown (`stamp` gives an event's text), an event on a node reserves a box for its clocks too.
 
 import { fmt } from "./html.js";
 
@@ -14,7 +15,8 @@ export const M = {
   GUTTER: 58, RIGHT: 14, MIN_COL: 46, SUB: 17, ROW: 40, MIN_GAP: 21, BREAK_H: 34, BREAK_ROWS: 4,
   PAD: 2, TEXT_H: 13,
 };
-export const FONT = { label: "600 10.5px system-ui, sans-serif", small: "10.5px system-ui, sans-serif", band: "600 11px system-ui, sans-serif" };
+export const FONT = { label: "600 10.5px system-ui, sans-serif", small: "10.5px system-ui, sans-serif", band: "600 11px system-ui, sans-serif",
+  clock: '9.5px "DejaVu Sans Mono", Menlo, Consolas, monospace' };
 
 // A text measurer with a cache; the canvas uses the same fonts as the SVG (lifelines.css).
 export function canvasMeasure() {
@@ -44,13 +46,16 @@ export function elapsed(dt, unit) {
 }
 
 export class Layout {
-  constructor(init, { width, measure, unit = "ticks", rowTicks = 1, zoom = 1 }) {
+  constructor(init, { width, measure, unit = "ticks", rowTicks = 1, zoom = 1, stamp = null }) {
     this.init = init;
     this.nodes = init ? init.nodes : [];
     this.measure = measure;
     this.unit = unit;
     this.rowTicks = rowTicks;
     this.zoom = zoom;
+    this.stamp = stamp;
+    this.stamps = [];     // {s, node, x, y, text, full}: clocks, in y order
+    this.clock = null;
     this.columns(width);
     this.y = [];          // y of each event, by index (non-decreasing)
     this.msgs = new Map();
@@ -146,10 +151,28 @@ export class Layout {
     return s.slice(0, lo) + "…";
   }
 
+  // The event's clocks beside its lifeline, on the side `dir` or else the other, clear of its own boxes; below
+  // the event when neither side has room. Returns the boxes to reserve together.
+  clockBox(i, node, dir, own) {
+    const full = this.stamp && this.stamp(i);
+    if (!full) return own;
+    const text = this.fit(full, FONT.clock, Math.max(this.col * 1.8, 90));
+    const x = this.x.get(node), w = this.measure(text, FONT.clock);
+    const hits = (b) => own.some((a) => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1);
+    let box = [this.beside(x, w, dir, 8), this.beside(x, w, -dir, 8)].find((b) => b.inside && !hits(b));
+    if (!box) {
+      const x0 = Math.max(M.GUTTER, Math.min(x - w / 2 - 1, this.width - w - 2));
+      box = { x0, x1: x0 + w + 2, y0: 9, y1: 10 + M.TEXT_H };
+    }
+    this.clock = { s: i, node, text, full, box };
+    return [...own, box];
+  }
+
   // -- events --------------------------------------------------------------
   append(e, i) {
     if (e.kind === "init") { this.y[i] = 0; return; }
     this.advance(e.t, i);
+    this.clock = null;
     const H = M.TEXT_H;
     switch (e.kind) {
       case "send": {
@@ -171,7 +194,7 @@ export class Layout {
           if (roundBox.x1 > boxes[0].x0 && roundBox.x0 < boxes[0].x1) roundBox = { ...roundBox, y0: -2 * H - 4, y1: -H - 3 };
           boxes.push(roundBox);
         }
-        const y = this.reserve(boxes);
+        const y = this.reserve(this.clockBox(i, e.src, -dir, boxes));
         this.y[i] = y;
         const m = { id: e.msg, src: e.src, dst: e.dst, label: full, text, lx, ly: y - 3, ys: y, s: i, ye: null, e: null,
           end: null, reason: null, forged: !!(e.data && e.data.forged), dup: e.dup, tag: e.tag, round };
@@ -190,7 +213,8 @@ export class Layout {
         const m = this.msgs.get(e.msg);
         const x = m ? this.x.get(e.dst) : 0;
         const xe = m && e.kind === "drop" ? this.x.get(m.src) + (x - this.x.get(m.src)) * 0.6 : x;
-        const y = this.reserve([{ x0: xe - 7, x1: xe + 7, y0: -6, y1: 6 }]);
+        const end = [{ x0: xe - 7, x1: xe + 7, y0: -6, y1: 6 }];
+        const y = this.reserve(m && e.kind === "deliver" ? this.clockBox(i, e.dst, x >= this.x.get(m.src) ? 1 : -1, end) : end);
         this.y[i] = y;
         if (!m) break;
         m.ye = y; m.e = i; m.end = e.kind; m.reason = e.reason; m.xe = xe;
@@ -211,7 +235,7 @@ export class Layout {
         const right = this.beside(x, w, 1), left = this.beside(x, w, -1);
         const sides = [right, left].filter((b) => b.inside);
         const side = sides.find((b) => this.free([dot, b], this.cur)) || sides[0] || right;
-        const y = this.reserve(text ? [dot, side] : [dot]);
+        const y = this.reserve(this.clockBox(i, e.node, side === left ? 1 : -1, text ? [dot, side] : [dot]));
         this.y[i] = y;
         this.marks.push({ s: i, y, type: "state", node: e.node, x, text, full, tone: e.band && e.band.tone, left: side === left });
         if ("band" in e) this.band(e.node, e.band, y, i);
@@ -223,7 +247,7 @@ export class Layout {
         const w = this.measure(text, FONT.small);
         const box = this.beside(x, w, -1, 10);
         const side = box.inside ? box : this.beside(x, w, 1, 10);
-        const y = this.reserve([side, { x0: x - 8, x1: x + 8, y0: -3, y1: 3 }]);
+        const y = this.reserve(this.clockBox(i, e.node, side === box ? 1 : -1, [side, { x0: x - 8, x1: x + 8, y0: -3, y1: 3 }]));
         this.y[i] = y;
         this.marks.push({ s: i, y, type: "timer", node: e.node, x, text, full: e.label, left: side === box });
         break;
@@ -231,7 +255,7 @@ export class Layout {
       case "crash": case "recover": {
         const x = this.x.get(e.node);
         const w = this.measure(e.kind, FONT.label);
-        const y = this.reserve([{ x0: x - 9, x1: x + 12 + w, y0: -H / 2 - 3, y1: H / 2 + 3 }]);
+        const y = this.reserve(this.clockBox(i, e.node, -1, [{ x0: x - 9, x1: x + 12 + w, y0: -H / 2 - 3, y1: H / 2 + 3 }]));
         this.y[i] = y;
         const list = this.outages.get(e.node) || [];
         list.push({ kind: e.kind, y, s: i });
@@ -254,13 +278,17 @@ export class Layout {
       case "note": {
         if (!e.node || e.panel || !this.x.has(e.node)) { this.y[i] = this.cur; break; }
         const x = this.x.get(e.node);
-        const y = this.reserve([{ x0: x - 3, x1: x + 3, y0: -3, y1: 3 }]);
+        const y = this.reserve(this.clockBox(i, e.node, 1, [{ x0: x - 3, x1: x + 3, y0: -3, y1: 3 }]));
         this.y[i] = y;
         this.marks.push({ s: i, y, type: "note", node: e.node, x, text: "", full: e.text });
         break;
       }
       default:
         this.y[i] = this.cur;
+    }
+    if (this.clock) {
+      const { s, node, text, full, box } = this.clock;
+      this.stamps.push({ s, node, text, full, x: box.x0 + 1, y: this.y[i] + (box.y0 + box.y1) / 2 + 3.5 });
     }
     this.prune();
   }

@@ -358,6 +358,20 @@ export class Player {
   // -- what the page says ---------------------------------------------------------
   select(i) { this.panels.details(i); }
 
+  // An event clicked in the diagram: its details, and its causal past and future (again: cleared).
+  pick(i) {
+    this.select(i);
+    this.announce(this.diagram.causality.toggle(i, this.cursor));
+    this.diagram.schedule();
+  }
+
+  unpick() {
+    if (this.diagram.causality.selected === null) return;
+    this.diagram.causality.clear();
+    this.announce("Selection cleared: every event is drawn again.");
+    this.diagram.schedule();
+  }
+
   announce(text, error = false) { this.panels.announce(text, error); }
 }
 

@@ -1,9 +1,10 @@
-"""python manage.py simulate <slug> [--set name=value ...] [--seed N] [--fault JSON ...] [--format ...]"""
+"""python manage.py simulate <slug> [--set name=value ...] [--seed N] [--fault JSON ...] [--format ...] [--clocks]"""
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 import simulations
+from simulations.clocks import with_clocks
 from simulations.export import to_mermaid
 
 
@@ -17,12 +18,17 @@ class Command(BaseCommand):
         parser.add_argument("--seed", default="0", help="random seed, a whole number (default 0)")
         parser.add_argument("--fault", action="append", default=[], metavar="JSON", help="an intervention")
         parser.add_argument("--format", choices=("jsonl", "summary", "mermaid"), default="jsonl")
+        parser.add_argument("--clocks", action="store_true",
+                            help="jsonl only: add each event's Lamport clock (lamport) and vector clock (vc, a list "
+                                 "in the order of the init event's nodes) to the events that happen on a node")
 
     def handle(self, slug, **options):
         try:
             scenario = simulations.get(slug)
         except KeyError:
             raise CommandError(f"unknown scenario {slug!r}; choose from {', '.join(simulations.SCENARIOS)}") from None
+        if options["clocks"] and options["format"] != "jsonl":
+            raise CommandError(f"--clocks works with --format jsonl only, not {options['format']}")
         raw = {}
         for item in options["set"]:
             name, sep, value = item.partition("=")
@@ -48,7 +54,7 @@ class Command(BaseCommand):
         trace = scenario.simulate(params, seed, faults).run()
         fmt = options["format"]
         if fmt == "jsonl":
-            for event in trace:
+            for event in with_clocks(trace) if options["clocks"] else trace:
                 self.stdout.write(json.dumps(event, separators=(",", ":")))
         elif fmt == "summary":
             self.stdout.write(json.dumps(trace[-1]["summary"], indent=2))
