@@ -55,6 +55,7 @@ SOLUTIONS = {
     "apply-twice": [{"action": "duplicate", "match": {"label": "UserCreated", "nth": 1}}],
     "leak-stock": [{"action": "delay", "match": {"label": "Reserve", "nth": 1}, "by": 500}],
     "block-the-participants": [{"action": "crash", "node": "C", "at": 12}],
+    "stall-raft": [{"action": "crash", "node": f"S{i}", "at": 0} for i in (1, 2, 3)],
 }
 LIVE_SOLUTIONS = {"catch-the-last-messenger": lambda ch: live_drop_of_last(ch)}
 

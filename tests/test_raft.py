@@ -1,6 +1,7 @@
 """Raft (Ongaro & Ousterhout 2014): one leader per term, majority commit of current-term entries, stale leaders
 deposed by terms, lagging followers repaired by nextIndex back-off, and the five safety properties under any
 schedule of crashes and partitions."""
+import itertools
 import json
 import random
 
@@ -233,6 +234,15 @@ def test_a_majority_down_stops_at_the_horizon_with_nothing_committed():
     assert s["stopped"] == "time cap" and s["committed"] == [] and s["leaders"] == []
     assert s["end_time"] <= RAFT.horizon(RAFT.parse({"n": 3})[0], [])
     assert s["headline"].startswith("No server won an election")
+
+
+def test_three_crashes_of_five_stall_raft_and_no_two_do():
+    s = run([{"action": "crash", "node": f"S{i}", "at": 0} for i in (1, 2, 3)])[-1]["summary"]
+    assert s["stalled"] is True and s["committed"] == []
+    for a, b in itertools.combinations(range(1, 6), 2):
+        for at in (0, 300, 450):
+            s = run([{"action": "crash", "node": f"S{a}", "at": at}, {"action": "crash", "node": f"S{b}", "at": at}])
+            assert s[-1]["summary"]["stalled"] is False, (a, b, at)
 
 
 @pytest.mark.parametrize("raw, field", [

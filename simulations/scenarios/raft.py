@@ -472,6 +472,7 @@ class Raft(Scenario):
             "max_term": max(s.term for s in ledger.nodes()),
             "elections": len(ledger.candidacies),
             "committed": ledger.commands(),
+            "stalled": len(ledger.commands()) < params["requests"] and sim.nodes["client"].alive,
             "commit_index": {s.id: s.commit_index for s in ledger.nodes()},
             "logs": {s.id: show(s.log) for s in ledger.nodes()},
             "election_messages": ledger.vote_msgs.get(first, 0) if first else None,
