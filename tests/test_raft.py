@@ -113,7 +113,9 @@ def test_a_leader_crash_brings_a_new_leader_in_a_higher_term_and_loses_no_commit
         assert log.split()[:committed_before] == ["1:a", "1:b"][:committed_before]
         assert log.split()[-1] == "2:c" and "2:-" in log
     assert states(trace, "S3", since=1000)[0] == {"role": "follower", "term": 1, "log": "1:a 1:b", "log_len": 2,
-                                                  "commit_index": 0, "as": None}  # persistent state survived
+                                                  "commit_index": 0}  # persistent state survived, volatile did not
+    assert s["headline"] == ("S3 won term 1 at t=180, leader S3 crashed at t=530 and S4 won term 2 at t=752; a, b "
+                             "and c are committed on all 5 servers.")
 
 
 def test_a_split_vote_is_resolved_in_a_later_term_by_randomized_timeouts():
@@ -122,6 +124,7 @@ def test_a_split_vote_is_resolved_in_a_later_term_by_randomized_timeouts():
     assert len(sim.ledger.candidacies[1]) == 3  # three candidates in term 1: nobody gets 3 of 4 votes
     assert [x["term"] for x in s["leaders"]] == [2] and s["elections"] == 2
     assert s["committed"] == ["a", "b", "c"] and s["violations"] == []
+    assert s["headline"].startswith("The vote for term 1 split and S1 won term 2 at t=377")
     assert s["known"][1]["measured"] == "6 in term 2" and s["known"][1]["agrees"] is True  # term 2 went uncontested
 
 
@@ -146,6 +149,7 @@ def test_an_old_leader_in_a_minority_cannot_commit_and_steps_down_on_heal_losing
     after = states(trace, "S3", since=900)
     assert after[0]["role"] == "follower" and after[0]["term"] == 2  # the first message of term 2 deposes it
     assert after[-1]["log"] == "2:a 2:b 2:c"  # its term-1 entry was overwritten by the new leader's
+    assert "S3 stepped down at t=945 and S1 and S3 dropped uncommitted 1:a" in s["headline"]
     assert s["committed"] == ["a", "b", "c"] and set(s["commit_index"].values()) == {3}
 
 
@@ -189,6 +193,7 @@ def test_raft_safety_holds_under_random_crash_and_partition_schedules():
         trace = run(random_faults(random.Random(seed), n), seed=seed, n=n)
         s = trace[-1]["summary"]
         assert s["violations"] == [], (seed, s["violations"])
+        assert 20 < len(s["headline"]) <= 180 and ". " not in s["headline"], s["headline"]
         per_term = [x["term"] for x in s["leaders"]]
         assert len(per_term) == len(set(per_term)), seed
         endings[s["stopped"]] = endings.get(s["stopped"], 0) + 1

@@ -26,7 +26,7 @@ def majority(n):
 
 
 def show(log):
-    return " ".join(f"{t}:{c}" for t, c in log)
+    return " ".join(f"{t}:{c}" for t, c in log) or "(empty)"
 
 
 class Ledger:
@@ -38,6 +38,9 @@ class Ledger:
         self.leaders = []  # {term, node, t}
         self.by_term = {}
         self.candidacies = {}  # term -> candidates
+        self.happenings = []  # (t, words): leaders elected, crashed and deposed
+        self.stood_at = {}  # term -> when its first candidate stood
+        self.dropped = {}  # uncommitted entries a follower deleted -> (first time, followers)
         self.committed = []  # the longest committed prefix of (term, command)
         self.applied = {}  # index -> (term, command)
         self.vote_msgs = {}  # term -> RequestVote and replies sent for it
@@ -53,6 +56,7 @@ class Ledger:
                   f"{self.by_term.get(term)} and {node.id} both lead term {term}")
         self.by_term[term] = node.id
         self.leaders.append({"term": term, "node": node.id, "t": sim.now})
+        self.happenings.append((sim.now, f"{node.id} won term {term} at t={sim.now}"))
         missing = [c for (t, c), mine in zip(self.committed, node.log + [None] * len(self.committed))
                    if (t, c) != mine]
         sim.check("leader completeness", not missing,
@@ -145,10 +149,13 @@ class Server(Timed):
             self.check("leader append-only", self.log[:len(self.led_from)] == self.led_from,
                        f"{self.id} lost entries while leading term {self.term}")
             self.led_from = list(self.log)
-        term = self.term if self.term <= BAND_TERMS else None
-        self.set_state(role=self.role, term=self.term, log=show(self.log), log_len=len(self.log),
-                       commit_index=self.commit_index,
-                       **{"as": f"{self.role} t{term}" if term and self.role != "follower" else None})
+        state = {"role": self.role, "term": self.term, "log": show(self.log), "log_len": len(self.log),
+                 "commit_index": self.commit_index}
+        if self.role != "follower" and self.term <= BAND_TERMS:
+            state["as"] = f"{self.role} t{self.term}"  # the band's label: role and term
+        if state != self.state:  # the whole state, so that "as" goes when the server turns follower
+            self.state = state
+            self.sim.emit_state(self)
 
     def on_start(self):
         self.publish()
@@ -164,6 +171,7 @@ class Server(Timed):
         if term > self.term:
             if self.role == "leader":
                 self.note(f"{self.id} sees term {term} and steps down.")
+                self.ledger.happenings.append((self.now, f"{self.id} stepped down at t={self.now}"))
             self.term, self.voted_for, self.leader = term, None, None
             self.become("follower")
 
@@ -186,6 +194,7 @@ class Server(Timed):
         self.term += 1
         self.voted_for, self.votes, self.leader = self.id, {self.id}, None
         self.ledger.candidacies.setdefault(self.term, []).append(self.id)
+        self.ledger.stood_at.setdefault(self.term, self.now)
         self.become("candidate")
         self.reset_election()
         count, last_term = self.last()
@@ -265,6 +274,7 @@ class Server(Timed):
         changed = False
         for i, entry in enumerate(entries, prev + 1):
             if i <= len(self.log) and self.log[i - 1][0] != entry[0]:
+                self.ledger.dropped.setdefault(show(self.log[i - 1:]), (self.now, []))[1].append(self.id)
                 del self.log[i - 1:]
             if i > len(self.log):
                 self.log.append(entry)
@@ -319,6 +329,11 @@ class Server(Timed):
         self.waiting.add(command)
         if index is None:
             self.append(command)
+
+    def on_crash(self):
+        super().on_crash()
+        if self.role == "leader":
+            self.ledger.happenings.append((self.now, f"leader {self.id} crashed at t={self.now}"))
 
     def on_recover(self):
         self.volatile()
@@ -489,18 +504,31 @@ class Raft(Scenario):
         if not s["leaders"]:
             why = "no majority could hear each other" if faulted(sim) else "every vote split"
             return f"No server won an election by t={sim.now}: {why}."
-        reigns = [f"{x['node']} in term {x['term']}" for x in s["leaders"]]
-        led = (f"{s['leaders'][0]['node']} won term {s['leaders'][0]['term']}" if len(reigns) == 1 else
-               f"{len(reigns)} leaders in turn ({some(reigns, 2)})")
         cmds, wanted = s["committed"], params["requests"]
         what = words(cmds) if len(cmds) <= 4 else f"all {len(cmds)} commands"
         live = [x for x in ledger.nodes() if x.alive]
         where = f"all {params['n']} servers" if len(live) == params["n"] else f"the {len(live)} live servers"
-        if len(cmds) == wanted:
-            done = f"committed {what} on {where}" if wanted else "the log stayed empty: no command was sent"
-            return f"{led} and {done}."
-        return (f"{led}, but only {len(cmds)} of {wanted} commands were committed by t={sim.now}: no leader "
-                f"could reach a majority and the client.")
+        if len(cmds) < wanted:
+            done = (f"only {len(cmds)} of {wanted} commands were committed by t={sim.now}: no leader could reach "
+                    f"both a majority and the client")
+        else:
+            done = f"{what} {'is' if len(cmds) == 1 else 'are'} committed on {where}" if wanted else \
+                "no command was sent"
+        story = list(ledger.happenings)
+        split = sorted(t for t in ledger.candidacies if t not in ledger.by_term and t < s["leaders"][-1]["term"])
+        if split:
+            story.append((ledger.stood_at[split[0]], f"the vote for term {split[0]} split" if len(split) == 1 else
+                          f"{len(split)} votes split"))
+        for entries, (t, who) in ledger.dropped.items():
+            story.append((t, f"{words(sorted(set(who)))} dropped uncommitted {entries}"))
+        story = [text for _, text in sorted(story, key=lambda h: h[0])]
+        if len(story) == 1 and len(cmds) == wanted and wanted:
+            return f"{story[0].split(' at t=')[0]} and committed {what} on {where}."
+        line = f"{words(story)}; {done}."
+        if len(line) > 180:
+            last = s["leaders"][-1]
+            line = f"{len(s['leaders'])} leaders in turn, the last {last['node']} in term {last['term']}; {done}."
+        return line[0].upper() + line[1:]
 
     def known(self, sim, params):
         s, ledger, n = sim.summary, sim.ledger, params["n"]
@@ -509,8 +537,9 @@ class Raft(Scenario):
         for x in s["leaders"]:
             per_term[x["term"]] = per_term.get(x["term"], 0) + 1
         most = max(per_term.values(), default=0)
-        rows = [known_row("leaders per term", "at most one (election safety)",
-                          f"at most {most} in each of {plural(len(per_term), 'term')} with a leader", most <= 1)]
+        measured = (f"{most} in term {next(iter(per_term))}" if len(per_term) == 1 else
+                    f"at most {most} in each of {len(per_term)} terms with a leader" if per_term else "no leader")
+        rows = [known_row("leaders per term", "at most one (election safety)", measured, most <= 1)]
         expected = 2 * (n - 1)
         if s["leaders"]:
             first = s["leaders"][0]["term"]
