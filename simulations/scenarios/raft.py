@@ -14,7 +14,7 @@ timeouts.
 """
 from ..engine import Node, Simulation
 from ..params import Param
-from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, some, violation_clause, words
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 COMMANDS = "abcdefghijkl"
 NOOP = "-"
