@@ -239,6 +239,33 @@ CHALLENGES = [
                "its balance and P1's record still holds it. Chandy and Lamport (1985) assume FIFO channels for "
                "exactly this reason; on FIFO channels no delay can do it, because nothing overtakes a MARKER.",
     },
+    {
+        "slug": "stall-raft",
+        "scenario": "raft",
+        "title": "Stop Raft from committing",
+        "story": "Five servers, three client commands. **Crash servers** (as few as you can) so that the run ends "
+                 "with commands that were never committed.",
+        "params": {"n": 5}, "seed": 0, "faults": [],
+        "goal": {"outcome": {"stalled": True}},
+        "max_faults": 3, "kinds": ["crash"], "live_only": False, "possible": True,
+        "why": "Raft needs a majority to elect a leader and to commit: with three of five servers down, two are "
+               "left, and nothing more is committed until one comes back. Two crashes are never enough, "
+               "whichever you pick: three survivors are a majority (Ongaro and Ousterhout, 2014).",
+    },
+    {
+        "slug": "two-raft-leaders",
+        "scenario": "raft",
+        "title": "Two leaders in one term",
+        "story": "Crash, recover, cut and heal the network as you like (up to eight interventions) and make two "
+                 "servers lead the **same term**, or two servers apply different commands at the same index.",
+        "params": {"n": 5}, "seed": 0, "faults": [],
+        "goal": {"invariant": ["election safety", "state machine safety"]},
+        "max_faults": 8, "kinds": ["crash", "recover", "partition", "heal"], "live_only": False, "possible": False,
+        "why": "Each server votes at most once per term and remembers its vote across crashes, and two majorities "
+               "always share a server, so no term can have two leaders. A server votes only for a candidate whose "
+               "log is at least as up to date as its own, so every leader holds every committed entry, and no "
+               "server ever applies a different one (Ongaro and Ousterhout, 2014, section 5.4; proved in TLA+).",
+    },
 ]
 
 

@@ -442,6 +442,117 @@ LESSONS = {
                "gives that; without it, markers must be piggybacked or messages numbered."),
         ],
     },
+    "raft": {
+        "first-election": [
+            cp({"kind": "timer", "label": "election timeout", "node": "S3"},
+               "All five servers start as followers of term 0, each with its own random election timeout between "
+               "150 and 300 ms. S3's runs out first: it heard from no leader.",
+               "S3 becomes a candidate for term 1 and votes for itself. How many votes does it need to lead?",
+               ["2", "3 of the 5, its own included", "All 5"], 1,
+               "A majority: 3 of 5. Each server grants one vote per term, so two candidates can never both get a "
+               "majority in the same term: at most one leader per term (election safety)."),
+            cp({"kind": "deliver", "label": "Request", "node": "S1"},
+               "S3 leads term 1 and sends empty AppendEntries as heartbeats. The client, not knowing who leads, "
+               "sends command a to S1.",
+               "S1 is a follower. What does it do with command a?",
+               ["Appends it to its own log", "Tells the client that S3 leads", "Forwards it to every server"], 1,
+               "Only the leader accepts commands. S1 answers Redirect with the leader it heard from, and the "
+               "client sends a again to S3 (the arrow tagged #2)."),
+            cp({"kind": "deliver", "label": "Request", "node": "S3"},
+               "The leader S3 gets command a. It appends 1:a (term 1, command a) to its log and sends "
+               "AppendEntries carrying it to every follower.",
+               "When is a committed?",
+               ["As soon as S3 has it in its log", "Once a majority, S3 included, stores it",
+                "Once all five servers store it"], 1,
+               "Two followers' acknowledgements make 3 of 5: S3's commit_index moves to 1 and it answers the "
+               "client OK. The followers learn the new commit index from the next AppendEntries. Count the "
+               "arrows: 8 = 2(n-1) per command."),
+        ],
+        "leader-crash": [
+            cp({"kind": "crash", "node": "S3"},
+               "S3, the leader of term 1, crashes at t=530. Every log holds 1:a 1:b; a is committed, but the "
+               "acknowledgements for b are lost with S3.",
+               "How do the other servers find out?",
+               ["S3 warns them before it dies", "Nothing tells them: the heartbeats stop, and the first follower "
+                "whose timeout runs out stands for term 2", "The client tells them"], 1,
+               "Raft detects a dead leader only by silence. Each follower's election timeout was reset by the last "
+               "heartbeat; the shortest one runs out first."),
+            cp({"kind": "timer", "label": "election timeout", "node": "S4"},
+               "S4's timeout runs out at t=732. Its log is 1:a 1:b, and it only knows that a is committed.",
+               "Once S4 wins term 2, what does it append first?",
+               ["Nothing: it waits for the client's next command", "A no-op entry of term 2: committing it commits "
+                "1:b too", "b again, as a new entry of term 2"], 1,
+               "A leader may only count replicas of entries of its own term (section 5.4.2). The no-op '2:-' is "
+               "such an entry; once a majority holds it, 1:b before it is committed too. b is not lost, and the "
+               "client's retry of b gets OK at once."),
+            cp({"kind": "recover", "node": "S3"},
+               "S3 restarts at t=1000. Its term (1), its vote and its log 1:a 1:b survived on disk; its role and "
+               "commit index did not.",
+               "What happens to S3 now?",
+               ["It carries on as leader of term 1", "S4's first AppendEntries of term 2 makes it a follower and "
+                "fills in 2:- 2:c", "It starts an election for term 2"], 1,
+               "It restarts as a follower. S4's next heartbeat carries term 2 and the missing entries; S3's log "
+               "ends exactly like everyone else's."),
+        ],
+        "split-vote": [
+            cp({"kind": "timer", "label": "election timeout", "node": "S3"},
+               "S1 stood for term 1 at t=164. S3's own timeout runs out at t=171, before S1's RequestVote reaches "
+               "it (10 ms per hop), and S2's at t=173.",
+               "S3 and S2 become candidates too and vote for themselves. Who wins term 1?",
+               ["S1, because it asked first", "Nobody: a leader of 4 servers needs 3 votes and they are split",
+                "Both S1 and S3"], 1,
+               "S4 votes for S1, the rest for themselves: 2, 1 and 1 votes. Nobody reaches 3, and the candidates "
+               "wait for their timeouts to run out again."),
+            cp({"kind": "note", "node": "S1"},
+               "S1 stands again at t=357 for term 2, and this time it wins at t=377.",
+               "Why did the second election work when the first one split?",
+               ["S1 had the longest log", "Every timeout was drawn afresh at random: S1's ran out well before the "
+                "others', so its RequestVote arrived first everywhere", "The client chose S1"], 1,
+               "Randomized timeouts make a split unlikely to repeat. With timeouts of 150-152 ms (the preset "
+               "'Timeouts without randomness') every vote splits and no leader is ever elected."),
+        ],
+        "old-leader-partition": [
+            cp({"kind": "fault"},
+               "At t=300 the network splits: S3 (leader of term 1), S1 and the client on one side; S2, S4 and S5 "
+               "on the other.",
+               "The client will send command a to S3. What can S3 do with it?",
+               ["Commit it with S1's acknowledgement", "Append it, but never commit it: 2 of 5 is no majority",
+                "Refuse it"], 1,
+               "S3 still believes it leads, appends 1:a and sends it everywhere, but only S1 answers. Its "
+               "commit_index stays 0 and the client gets no OK."),
+            cp({"kind": "timer", "label": "election timeout", "node": "S5"},
+               "On the other side, S5 hears no heartbeat and stands for term 2.",
+               "Can S5 become leader while S3 still believes it leads term 1?",
+               ["No: there already is a leader", "Yes: S2, S4 and S5 are a majority, and the terms tell the two "
+                "leaders apart", "Only after the partition heals"], 1,
+               "S5 wins term 2. Two servers think they lead, but in different terms, and only S5 can commit: "
+               "election safety is about one leader per term."),
+            cp({"kind": "send", "label": "AppendEntries reply", "node": "S3"},
+               "The partition healed at t=900. The first message of term 2 reached S3: it stepped down to "
+               "follower. Its log still holds 1:a, which never committed.",
+               "What becomes of S3's entry 1:a?",
+               ["S3 sends it to the new leader", "It stays forever: entries are never deleted", "When the leader "
+                "sends a different entry for index 1, S3 deletes 1:a and takes the leader's"], 2,
+               "A follower drops a conflicting entry and all after it (Figure 2, AppendEntries step 3). The client "
+               "retries a at S5; S3 ends with 2:a 2:b 2:c like everyone."),
+        ],
+        "lagging-follower": [
+            cp({"kind": "crash", "node": "S3"},
+               "S5 has been down since t=250 and missed a, b and c. Now the leader S3 crashes as well, leaving "
+               "S1, S2 and S4.",
+               "Can three of five servers elect a new leader?",
+               ["No: two servers are down", "Yes, but only with all three votes", "Only S5 could"], 1,
+               "3 of 5 is a majority. Here S2 and S4 split term 2 and S2 wins term 3 with S1's and S4's votes."),
+            cp({"kind": "recover", "node": "S5"},
+               "S5 comes back at t=1100 with an empty log. S2 set nextIndex for S5 to 4 when it won (its log "
+               "length + 1).",
+               "What happens to S2's first AppendEntries to S5, which says 'after entry 3 of term 1'?",
+               ["S5 appends it", "S5 refuses (it has no entry 3); S2 lowers nextIndex by one and tries again "
+                "until their logs agree", "S2 gives up on S5"], 1,
+               "The arrows tagged n=3, n=2, n=1 are the back-off: each refusal lowers nextIndex by one until the "
+               "consistency check passes at index 0, and S5 gets a, b and c in one message."),
+        ],
+    },
 }
 
 

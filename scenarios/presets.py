@@ -147,6 +147,35 @@ PRESETS = {
          "P2 counts the 8 and so did P1: the snapshot records **308** of the 300 in the system.",
          {"n": 3, "fifo": False}, 9, [], False),
     ],
+    "raft": [
+        ("first-election", "The first election and three commands",
+         "Five servers start as followers. The first whose random timeout runs out asks for votes, wins term 1 "
+         "and replicates the client's commands a, b and c: **8** = 2(n-1) messages to elect, 8 per command.",
+         {}, 0, [], True),
+        ("leader-crash", "The leader crashes",
+         "S3 leads term 1 and crashes at t=530, with a committed and b stored everywhere but not yet known "
+         "committed. A new leader takes over in term 2 and **no committed entry is lost**.",
+         {}, 0, [{"action": "crash", "node": "S3", "at": 530}, {"action": "recover", "node": "S3", "at": 1000}],
+         True),
+        ("split-vote", "A split vote",
+         "Four servers, three of them time out within 10 ms: nobody gets 3 votes in term 1. Fresh random "
+         "timeouts settle it in term 2.",
+         {"n": 4}, 2, [], False),
+        ("equal-timeouts", "Timeouts without randomness",
+         "Election timeouts between 150 and 152 ms: every server stands at once, every vote splits, term after "
+         "term, and no leader is ever elected. Randomness is what makes Raft's elections end.",
+         {"n": 4, "election_timeout_min": 150, "election_timeout_max": 152}, 0, [], False),
+        ("old-leader-partition", "An old leader cut off in a minority",
+         "At t=300 leader S3, S1 and the client are cut off from the other three. S3 takes command a but **cannot "
+         "commit** it; the majority elects a leader for term 2. On heal S3 steps down and its entry is overwritten.",
+         {}, 0, [{"action": "partition", "groups": [["S3", "S1", "client"], ["S2", "S4", "S5"]], "at": 300,
+                  "until": 900}], True),
+        ("lagging-follower", "A lagging follower catches up",
+         "S5 is down while a, b and c are committed, and the leader crashes too. When S5 returns, the new leader "
+         "finds where their logs agree by **backing off nextIndex** one entry at a time.",
+         {}, 0, [{"action": "crash", "node": "S5", "at": 250}, {"action": "crash", "node": "S3", "at": 700},
+                 {"action": "recover", "node": "S5", "at": 1100}], False),
+    ],
 }
 
 

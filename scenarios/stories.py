@@ -137,5 +137,15 @@ STORIES = {
             "Turn fifo off: a TRANSFER can overtake a MARKER and be counted twice, and the invariants turn vermillion.",
         ],
     },
+    "raft": {
+        "short": "Five servers keep one log of a client's commands in the same order, even when servers crash and the "
+                 "network splits. You will see a server whose random timeout runs out ask for votes, the winner "
+                 "send AppendEntries, and each command count as committed once a majority stores it.",
+        "watch": [
+            "The bands name role and term: 'candidate t1' asks for votes, 'leader t1' won a majority of them.",
+            "Each node's log reads term:command ('1:a 1:b'); commit_index says how much of it is committed.",
+            "Crash the leader: the heartbeats stop, a follower's timeout runs out and a higher term begins.",
+            "Cut the leader off in a minority: it can append but never commit, and steps down when it hears a higher term.",
+        ],
+    },
 }
-

@@ -56,6 +56,7 @@ SOLUTIONS = {
     "leak-stock": [{"action": "delay", "match": {"label": "Reserve", "nth": 1}, "by": 500}],
     "block-the-participants": [{"action": "crash", "node": "C", "at": 12}],
     "count-it-twice": [{"action": "delay", "match": {"label": "MARKER", "src": "P1", "dst": "P2"}, "by": 5}],
+    "stall-raft": [{"action": "crash", "node": f"S{i}", "at": 0} for i in (1, 2, 3)],
 }
 LIVE_SOLUTIONS = {"catch-the-last-messenger": lambda ch: live_drop_of_last(ch)}
 
