@@ -1,6 +1,6 @@
 """Every scenario Lifelines knows, by slug, in catalog order."""
 from .scenarios import (bully_election, byzantine_generals, choreography_vs_orchestration, coffee_shop,
-                        event_driven_notes, gossip, microservices_order, payment_gateway, token_ring, two_generals,
+                        event_driven_notes, gossip, microservices_order, paxos, payment_gateway, token_ring, two_generals,
                         two_phase_commit)
 
 SCENARIOS = {s.slug: s for s in (
@@ -15,6 +15,7 @@ SCENARIOS = {s.slug: s for s in (
     event_driven_notes.EventDrivenNotes(),
     microservices_order.MicroservicesOrder(),
     two_phase_commit.TwoPhaseCommit(),
+    paxos.Paxos(),
 )}
 
 
