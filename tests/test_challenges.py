@@ -55,6 +55,7 @@ SOLUTIONS = {
     "apply-twice": [{"action": "duplicate", "match": {"label": "UserCreated", "nth": 1}}],
     "leak-stock": [{"action": "delay", "match": {"label": "Reserve", "nth": 1}, "by": 500}],
     "block-the-participants": [{"action": "crash", "node": "C", "at": 12}],
+    "stop-the-decision": [{"action": "crash", "node": a, "at": 0} for a in ("A1", "A2", "A3")],
 }
 LIVE_SOLUTIONS = {"catch-the-last-messenger": lambda ch: live_drop_of_last(ch)}
 

@@ -213,9 +213,9 @@ class Proposer(Node):
             self.proposal = highest["value"]
             if self.proposal != self.value:
                 self.ledger.adoptions.append((self.id, self.proposal))
-                self.note(f"{words(sorted(self.promises))} promised; one had already accepted "
-                          f"{self.proposal} (ballot {highest['ballot']}), so {self.id} must propose {self.proposal}, "
-                          f"not its own {self.value}.")
+                self.note(f"Of the promises from {words(sorted(self.promises))}, the highest-numbered accepted "
+                          f"proposal is {self.proposal} in ballot {highest['ballot']}, so {self.id} must propose "
+                          f"{self.proposal}, not its own {self.value}.")
         else:
             self.proposal = self.value
         self.phase = "accepting"
@@ -387,7 +387,7 @@ class Paxos(Scenario):
                         f"failed.")
             if len(started) > 1 and ledger.preemptions:
                 return (f"No value chosen after {plural(s['ballots'], 'ballot')}: {words(started)} kept preempting "
-                        f"each other (livelock) until max_ballots stopped the run.")
+                        f"each other (livelock) until the ballot limit stopped the run.")
             return f"No value chosen after {plural(s['ballots'], 'ballot')} and {plural(sent, 'message')}."
         value, ballot, at = s["chosen"], s["chosen_ballot"], s["chosen_at"]
         adopters = sorted({p for p, v in ledger.adoptions if v == value})
@@ -401,8 +401,8 @@ class Paxos(Scenario):
             return (f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at} after "
                     f"{plural(ledger.preemptions, 'preempted ballot')}{how}{adopted}.")
         if adopters:
-            return (f"{value} was chosen at t={at} in ballot {ballot}, and {words(adopters)} found it accepted in "
-                    f"the PROMISEs and proposed {value} too, so it stayed chosen.")
+            return (f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at}, and {words(adopters)} "
+                    f"found it accepted in the PROMISEs and proposed {value} too, so it stayed chosen.")
         return f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at}, {plural(s['ballots'], 'ballot')} in all."
 
     def known(self, sim, params):
