@@ -156,8 +156,8 @@ PRESETS = {
          "v1 is chosen at t=3. P2 starts at t=5 with v2, hears only A2 and A3, and A3 never accepted v1: one "
          "acceptor in both majorities is enough to make P2 propose **v1**.",
          {"proposers": 2, "acceptors": 3, "starts": "P1@0,P2@5", "backoff": "none"}, 0,
-         [{"action": "drop", "match": {"label": "ACCEPT", "dst": "A3"}},
-          {"action": "drop", "match": {"label": "PREPARE", "dst": "A1", "nth": 2}}], True),
+         [{"action": "drop", "match": {"label": "ACCEPT", "dst": "A3"}, "at": 2},
+          {"action": "drop", "match": {"label": "PREPARE", "dst": "A1"}, "at": 5}], True),
     ],
 }
 

@@ -82,8 +82,8 @@ class Acceptor(Node):
         phase = None
         if self.promised is not None:
             phase = "accepted" if accepted and accepted[0] == self.promised else "promised"
-        self.set_state(phase=phase, promised=ballot_text(self.promised) if self.promised else None,
-                       accepted=f"{accepted[1]} in {ballot_text(accepted[0])}" if accepted else None)
+        self.set_state(phase=phase, promised=ballot_text(self.promised) if self.promised else "-",
+                       accepted=f"{accepted[1]} in {ballot_text(accepted[0])}" if accepted else "-")
 
     def on_message(self, msg):
         ballot = ballot_of(msg.data["ballot"])
@@ -148,7 +148,7 @@ class Proposer(Node):
         self.timer = None
 
     def on_start(self):
-        self.set_state(phase="idle", ballot=None, ballots=0)
+        self.set_state(phase="idle", ballot="-", ballots=0, value="-")
         if self.start_at is not None:
             self.set_timer(self.start_at, "start")
 
@@ -181,7 +181,7 @@ class Proposer(Node):
         self.started_at = self.now
         self.phase = "preparing"
         tag = ballot_text(self.ballot)
-        self.set_state(phase="preparing", ballot=tag, ballots=self.started)
+        self.set_state(phase="preparing", ballot=tag, ballots=self.started, value="-")
         for a in ledger.acceptors:
             self.send(a, "PREPARE", {"ballot": tag}, tag=tag)
         self.wait(PHASE_TIMEOUT, "phase timeout")
@@ -427,8 +427,8 @@ class Paxos(Scenario):
         if faults:
             agrees, assumes = None, f"no failure; {faults}"
         elif nacks or timed_out:
-            agrees, assumes = None, (f"an uncontested proposer; here {plural(nacks, 'NACK')} and "
-                                     f"{plural(timed_out, 'timeout')} ended ballots")
+            ended = [plural(n, what) for n, what in ((nacks, "NACK"), (timed_out, "timeout")) if n]
+            agrees, assumes = None, f"an uncontested proposer; here {words(ended)} ended ballots"
         elif not ballots:
             agrees, assumes = None, "a proposer that starts; here nobody did"
         else:
@@ -453,7 +453,7 @@ class Paxos(Scenario):
             rows.append(known_row("acceptors a ballot needs", f"a majority: {ledger.majority} of {m}, so "
                                   f"{(m - 1) // 2} may crash", f"{up} of {m} up at the end; {chosen}",
                                   True if ok else None, None if ok else "enough ballots and no contest"))
-        elif len([n for n in s["ballots_by_proposer"].values() if n]) > 1:
+        elif ledger.preemptions and len([n for n in s["ballots_by_proposer"].values() if n]) > 1:
             rows.append(known_row("progress with several proposers", "not guaranteed: dueling proposers can "
                                   "preempt each other forever (FLP 1985); one proposer left alone finishes",
                                   f"{chosen} after {plural(ballots, 'ballot')}", True))
