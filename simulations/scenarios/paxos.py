@@ -233,6 +233,7 @@ class Proposer(Node):
         self.set_state(phase="chosen", value=self.learned)
 
     def abandon(self, why):
+        """Drop the current ballot and start a higher one, at once or after a random wait; narrate the first."""
         if self.timer:
             self.timer.cancel()
             self.timer = None
@@ -240,12 +241,14 @@ class Proposer(Node):
         self.set_state(phase="preempted")
         if self.started >= self.ledger.max_ballots:
             self.give_up()
-        elif self.ledger.backoff == "random":
-            self.set_timer(self.sim.rng.randint(1, BACKOFF), "backoff over")
+            return
+        wait = self.sim.rng.randint(1, BACKOFF) if self.ledger.backoff == "random" else 0
+        if self.started == 1:
+            then = f"waits {plural(wait, 'tick')} before a higher one" if wait else "starts a higher one at once"
+            self.note(f"{why}: {self.id} abandons ballot {ballot_text(self.ballot)} and {then}.")
+        if wait:
+            self.set_timer(wait, "backoff over")
         else:
-            if self.ledger.preemptions <= 1 and "promised" in why:
-                self.note(f"{why}: {self.id} abandons ballot {ballot_text(self.ballot)} and starts a higher one "
-                          f"at once.")
             self.begin()
 
     def give_up(self):
@@ -253,7 +256,7 @@ class Proposer(Node):
         self.phase = "gave up"
         self.set_state(phase="gave up")
         self.sim.finish("max_ballots", f"{self.id} has started max_ballots = {self.ledger.max_ballots} ballots "
-                                       f"and none got a value chosen, so the run stops.")
+                                       f"without learning a chosen value, so the run stops.")
 
     def on_crash(self):
         self.timer = None
