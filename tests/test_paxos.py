@@ -244,3 +244,20 @@ def test_bad_params_are_refused_naming_the_field(params, field, message):
     with pytest.raises(ParamError) as e:
         PAXOS.parse(params)
     assert field in e.value.errors and message in e.value.errors[field]
+
+
+def test_the_choose_two_values_challenge_resists_a_sample_of_scripts_within_its_budget():
+    from challenges.catalog import CHALLENGES
+
+    ch = next(c for c in CHALLENGES if c["slug"] == "choose-two-values")
+    assert not ch["possible"] and ch["goal"] == {"invariant": SAFETY}
+    params, _ = PAXOS.parse(ch["params"])
+    nodes = PAXOS.node_ids(params)
+    outcomes = set()
+    for sample in range(300):
+        rng = random.Random(sample)
+        script = [f for f in random_faults(rng, nodes) if f["action"] in ch["kinds"]][:ch["max_faults"]]
+        s = PAXOS.run(ch["params"], ch["seed"], script)[-1]["summary"]
+        assert s["violations"] == [], script
+        outcomes.add(s["chosen"])
+    assert outcomes == {None, "v1", "v2"}  # the faults do change the outcome: the sample is not blind

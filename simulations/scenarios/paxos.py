@@ -437,7 +437,7 @@ class Paxos(Scenario):
         else:
             agrees, assumes = sent == per_ballot * ballots, None
         rows = [known_row("messages for one uncontested ballot", known, measured, agrees, assumes)]
-        if s["round_trips"] is not None:
+        if s["round_trips"] is not None and not nacks and not timed_out:
             rows.append(known_row("round trips for an uncontested proposer to learn the value", "2 (PREPARE/PROMISE, "
                                   "ACCEPT/ACCEPTED)", f"{s['round_trips']:g}", s["round_trips"] == 2 if agrees else None,
                                   assumes))
