@@ -273,7 +273,8 @@ class Proposer(Node):
 class Paxos(Scenario):
     slug = "paxos"
     title = "Paxos (single decree)"
-    summary_text = "Proposers ask a majority of acceptors to promise, then to accept one value: only one is ever chosen."
+    summary_text = ("Proposers ask a majority of acceptors to promise, then to accept one value: only one is ever "
+                    "chosen.")
     teaches = ("Why two majorities always overlap, why a proposer must adopt an accepted value, and how dueling "
                "proposers can livelock.")
     problem = (
@@ -302,8 +303,8 @@ class Paxos(Scenario):
         Param("proposers", "int", 2, "number of proposers P1..Pk; Pi proposes the value vi", 1, 3),
         Param("acceptors", "int", 3, "number of acceptors A1..Am; a majority is m/2 + 1, rounded down", 3, 7),
         Param("starts", "text", lambda p: ",".join(f"P{i}@{5 * (i - 1)}" for i in range(1, p["proposers"] + 1)),
-              "when each proposer starts its first ballot: proposer@tick, comma-separated (P1@0,P2@5); a "
-              "proposer not listed never proposes", pattern=rf"(?:{START}(?:\s*,\s*{START})*)?", max_length=60),
+              "first ballot of each proposer, proposer@tick (P1@0,P2@5); one not listed never proposes",
+              pattern=rf"(?:{START}(?:\s*,\s*{START})*)?", max_length=60),
         Param("backoff", "choice", "none", "what a preempted proposer does: start a higher ballot at once (none) "
               "or after a random wait of 1..8 ticks (random)", choices=("none", "random")),
         Param("max_ballots", "int", 10, "ballots each proposer may start; the run stops when one runs out, so a "
@@ -406,7 +407,8 @@ class Paxos(Scenario):
         if adopters:
             return (f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at}, and {words(adopters)} "
                     f"found it accepted in the PROMISEs and proposed {value} too, so it stayed chosen.")
-        return f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at}, {plural(s['ballots'], 'ballot')} in all."
+        return (f"P{ballot.split('.')[1]}'s ballot {ballot} got {value} chosen at t={at}, "
+                f"{plural(s['ballots'], 'ballot')} in all.")
 
     def known(self, sim, params):
         s, m, sent, ledger = sim.summary, params["acceptors"], sim.network.sent, self.ledger(sim)
@@ -438,9 +440,9 @@ class Paxos(Scenario):
             agrees, assumes = sent == per_ballot * ballots, None
         rows = [known_row("messages for one uncontested ballot", known, measured, agrees, assumes)]
         if s["round_trips"] is not None and not nacks and not timed_out:
-            rows.append(known_row("round trips for an uncontested proposer to learn the value", "2 (PREPARE/PROMISE, "
-                                  "ACCEPT/ACCEPTED)", f"{s['round_trips']:g}", s["round_trips"] == 2 if agrees else None,
-                                  assumes))
+            rows.append(known_row("round trips for an uncontested proposer to learn the value",
+                                  "2 (PREPARE/PROMISE, ACCEPT/ACCEPTED)", f"{s['round_trips']:g}",
+                                  s["round_trips"] == 2 if agrees else None, assumes))
         if ledger.adoptions:
             rows.append(known_row("value a later ballot proposes", "the value of the highest-numbered proposal its "
                                   "PROMISEs report, so a chosen value stays chosen (phase 2a)",
