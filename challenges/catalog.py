@@ -266,6 +266,35 @@ CHALLENGES = [
                "log is at least as up to date as its own, so every leader holds every committed entry, and no "
                "server ever applies a different one (Ongaro and Ousterhout, 2014, section 5.4; proved in TLA+).",
     },
+    {
+        "slug": "stop-the-decision",
+        "scenario": "paxos",
+        "title": "Keep Paxos from deciding",
+        "story": "One proposer, five acceptors, nothing else going on: P1 gets v1 chosen in two round trips. "
+                 "**With crashes only** (at most three), end the run with no value chosen.",
+        "params": {"proposers": 1, "acceptors": 5, "starts": "P1@0"}, "seed": 0, "faults": [],
+        "goal": {"outcome": {"chosen": None}},
+        "max_faults": 3, "kinds": ["crash"], "live_only": False, "possible": True,
+        "why": "Crash any three acceptors before they accept: no majority of five is left, so no ballot can "
+               "finish, however often P1 retries. Two crashes are not enough: a ballot needs a majority, and "
+               "Paxos tolerates (m-1)/2 crashed acceptors (Lamport, 'Paxos Made Simple', 2001).",
+    },
+    {
+        "slug": "choose-two-values",
+        "scenario": "paxos",
+        "title": "Make Paxos choose two values",
+        "story": "Two proposers that duel (P1 proposes v1, P2 proposes v2) and three acceptors. With up to four "
+                 "crashes, recoveries, drops, delays or duplicates, get **v1 and v2 both chosen**.",
+        "params": {"proposers": 2, "acceptors": 3, "starts": "P1@0,P2@1", "backoff": "random"}, "seed": 0,
+        "faults": [],
+        "goal": {"invariant": "at most one value chosen"},
+        "max_faults": 4, "kinds": ["crash", "recover", "drop", "delay", "duplicate"], "live_only": False,
+        "possible": False,
+        "why": "Any two majorities of acceptors share one, and a proposer must propose the value of the "
+               "highest-numbered proposal its majority reports, so once a value is chosen every higher ballot "
+               "proposes it (Lamport's P2c, 'Paxos Made Simple', 2001). Faults can stop Paxos from deciding; "
+               "they cannot make it decide twice.",
+    },
 ]
 
 

@@ -553,6 +553,107 @@ LESSONS = {
                "consistency check passes at index 0, and S5 gets a, b and c in one message."),
         ],
     },
+    "paxos": {
+        "one-proposer": [
+            cp({"kind": "send", "label": "PROMISE", "node": "A1"},
+               "A1 got PREPARE 1.1. It had promised nothing, so it promises never to accept a ballot below 1.1, and "
+               "reports that it has accepted nothing yet.",
+               "How many messages will it take until P1 learns that v1 is chosen?",
+               ["6: a PREPARE and a PROMISE per acceptor", "9: P1 needs only a majority of answers",
+                "12: PREPARE, PROMISE, ACCEPT and ACCEPTED for each of the 3 acceptors",
+                "It depends on which acceptor answers first"], 2,
+               "4m = 12: P1 sends to every acceptor and each answers both requests, two round trips in all. A "
+               "majority of answers is what P1 waits for, not what the acceptors send."),
+            cp({"kind": "send", "label": "ACCEPT", "node": "P1"},
+               "P1 has promises from A1 and A2, a majority of three, and neither reports an accepted value.",
+               "Which value may P1 propose in ballot 1.1?",
+               ["v1, its own: no promise reported an accepted value", "It must wait for A3's promise first",
+                "Whatever the acceptors suggest"], 0,
+               "Phase 2a: a proposer must take the value of the highest-numbered proposal its majority reported. "
+               "None was reported, so it is free to propose its own."),
+            cp({"kind": "note"},
+               "A1 and A2 have accepted (1.1, v1): a majority accepted one value in one ballot, so v1 is chosen.",
+               "When does P1 find out?",
+               ["Now, at the same moment", "One message delay later, when a majority of ACCEPTED replies arrive",
+                "Never: it has to ask the acceptors"], 1,
+               "A value is chosen the moment a majority accepts it, but a proposer learns it only from the "
+               "ACCEPTED replies: at t=4, two round trips after it started."),
+        ],
+        "crashed-acceptors": [
+            cp({"kind": "send", "label": "PREPARE", "node": "P1"},
+               "A4 and A5 crashed before the run began. P1 sends PREPARE 1.1 to all five acceptors anyway: it "
+               "cannot tell a crashed acceptor from a slow one.",
+               "Can a value still be chosen?",
+               ["Yes: A1, A2 and A3 are a majority of five", "No: Paxos needs every acceptor",
+                "Only once A4 or A5 recovers"], 0,
+               "Any majority will do, because any two majorities share an acceptor. With m = 5, up to 2 may "
+               "crash; a third crash would stop progress, never safety."),
+            cp({"kind": "drop"},
+               "The PREPARE to A4 ends in a cross: A4 is down and answers nothing.",
+               "How many messages will this run send in all?",
+               ["20 = 4m", "16 = 4m - 2c: the 2 crashed acceptors send no PROMISE and no ACCEPTED",
+                "12: only the majority is counted"], 1,
+               "P1 still sends PREPARE and ACCEPT to all 5; only the 3 live acceptors answer: 5 + 3 + 5 + 3 = 16."),
+        ],
+        "dueling-proposers": [
+            cp({"kind": "send", "label": "NACK"},
+               "A1 has just promised P2's ballot 1.2, which is higher than P1's 1.1, and tells P1 with a NACK. "
+               "P1's ACCEPT for 1.1 is already on its way.",
+               "What will the acceptors do with P1's ACCEPT 1.1?",
+               ["Accept it: it was sent first", "Refuse it with a NACK: they promised 1.2",
+                "Accept it only if P2 agrees"], 1,
+               "A promise for 1.2 forbids accepting anything numbered below 1.2. P1's ballot is dead."),
+            cp({"kind": "send", "label": "ACCEPT", "node": "P2"},
+               "P2 has its majority of promises and sends ACCEPT (1.2, v2). At the same tick P1, preempted, has "
+               "sent PREPARE 2.1.",
+               "Will ballot 1.2 get v2 chosen?",
+               ["Yes: P2 has a majority of promises", "No: PREPARE 2.1 reaches the acceptors first, so they "
+                "refuse 1.2", "Yes, and v1 will be chosen too"], 1,
+               "The same pattern repeats with every ballot: each new PREPARE overtakes the other proposer's "
+               "ACCEPT. Watch the preparing and accepting bands alternate on P1 and P2."),
+            cp({"kind": "end"},
+               "Five ballots each, and no value chosen: P1 and P2 preempted each other every time, a livelock. "
+               "Safety held throughout; only progress was lost.",
+               "What would let one of them finish?",
+               ["A random wait before retrying, so one ballot runs alone", "More acceptors",
+                "Larger ballot numbers"], 0,
+               "Paxos guarantees progress only when one proposer runs alone long enough (FLP forbids a "
+               "deterministic guarantee). Open 'Dueling proposers with random backoff' to see it converge."),
+        ],
+        "random-backoff": [
+            cp({"kind": "send", "label": "NACK"},
+               "The same duel: A1 promised P2's ballot 1.2 and tells P1 that its ballot 1.1 is preempted. This "
+               "time a preempted proposer waits a random 1..8 ticks before its next ballot.",
+               "What becomes of P2's ballot 1.2?",
+               ["It gets v2 chosen: nobody preempts it while P1 waits", "It is preempted again, as before",
+                "Both v1 and v2 get chosen"], 0,
+               "While P1 waits, P2's ACCEPT meets no higher promise: A1, A2 and A3 accept (1.2, v2) at t=4."),
+            cp({"kind": "timer", "label": "backoff over", "node": "P1"},
+               "P1's wait is over and it starts ballot 2.1, still hoping for v1. It does not know that v2 was "
+               "chosen at t=4.",
+               "Which value will P1 propose in ballot 2.1?",
+               ["v1, its own", "v2: its PROMISEs report v2 accepted in ballot 1.2, the highest",
+                "None: it sees that it lost and stops"], 1,
+               "Phase 2a makes every later ballot carry the value already chosen, so v2 stays the only value "
+               "chosen and P1 learns it too."),
+        ],
+        "second-proposer-adopts": [
+            cp({"kind": "timer", "label": "start", "node": "P2"},
+               "v1 was chosen at t=3 by A1 and A2 (A3 never got P1's ACCEPT). Now P2 starts, wanting v2. Its "
+               "PREPARE to A1 will be lost.",
+               "P2 will hear only from A2 and A3. Can it still find out about v1?",
+               ["Yes: A2 belongs to both majorities and reports (1.1, v1)",
+                "No: A3 knows nothing, so P2 may propose v2", "Only if P1 tells it"], 0,
+               "Two majorities of three always share an acceptor, here A2. Its PROMISE carries the proposal it "
+               "accepted, and P2 must propose that value."),
+            cp({"kind": "send", "label": "ACCEPT", "node": "P2"},
+               "P2 proposes v1, not its own v2, in ballot 1.2.",
+               "Once A3 accepts (1.2, v1) too, how many values have been chosen?",
+               ["One: v1, in ballot 1.1 and again in 1.2", "Two: one per ballot", "None until P1 agrees"], 0,
+               "Different ballots may choose, but always the same value: that is Lamport's P2, and the live check "
+               "'at most one value chosen' stays green."),
+        ],
+    },
 }
 
 

@@ -176,6 +176,33 @@ PRESETS = {
          {}, 0, [{"action": "crash", "node": "S5", "at": 250}, {"action": "crash", "node": "S3", "at": 700},
                  {"action": "recover", "node": "S5", "at": 1100}], False),
     ],
+    "paxos": [
+        ("one-proposer", "One proposer, three acceptors",
+         "P1 alone proposes v1: two round trips, PREPARE/PROMISE then ACCEPT/ACCEPTED. Count the arrows: **12** = "
+         "4m with m = 3 acceptors.",
+         {"proposers": 1, "acceptors": 3, "starts": "P1@0"}, 0, [], True),
+        ("crashed-acceptors", "Two of five acceptors down",
+         "A4 and A5 have crashed, yet A1, A2 and A3 are a majority of five: v1 is still chosen, in 16 = 4m - 2c "
+         "messages.",
+         {"proposers": 1, "acceptors": 5, "starts": "P1@0"}, 0,
+         [{"action": "crash", "node": "A4", "at": 0}, {"action": "crash", "node": "A5", "at": 0}], False),
+        ("dueling-proposers", "Dueling proposers: a livelock",
+         "P1 and P2 start one tick apart and retry at once when preempted. Each new PREPARE overtakes the other's "
+         "ACCEPT, so **nothing is ever chosen** until max_ballots stops the run.",
+         {"proposers": 2, "acceptors": 3, "starts": "P1@0,P2@1", "backoff": "none", "max_ballots": 5}, 0, [],
+         True),
+        ("random-backoff", "Dueling proposers with random backoff",
+         "The same duel, but a preempted proposer waits a random 1..8 ticks: P2's ballot finishes alone and v2 is "
+         "chosen; P1 then has to propose v2 too.",
+         {"proposers": 2, "acceptors": 3, "starts": "P1@0,P2@1", "backoff": "random", "max_ballots": 5}, 0, [],
+         False),
+        ("second-proposer-adopts", "A later proposer adopts the chosen value",
+         "v1 is chosen at t=3. P2 starts at t=5 with v2, hears only A2 and A3, and A3 never accepted v1: one "
+         "acceptor in both majorities is enough to make P2 propose **v1**.",
+         {"proposers": 2, "acceptors": 3, "starts": "P1@0,P2@5", "backoff": "none"}, 0,
+         [{"action": "drop", "match": {"label": "ACCEPT", "dst": "A3"}, "at": 2},
+          {"action": "drop", "match": {"label": "PREPARE", "dst": "A1"}, "at": 5}], True),
+    ],
 }
 
 

@@ -148,4 +148,15 @@ STORIES = {
             "Cut the leader off in a minority: it can append but never commit, and steps down when it hears a higher term.",
         ],
     },
+    "paxos": {
+        "short": "Proposers want a group of acceptors to agree on one value, even when acceptors crash, messages "
+                 "are lost and proposers compete. You will see each ballot in two round trips: PREPARE and "
+                 "PROMISE, then ACCEPT and ACCEPTED, with the ballot number n.i on every arrow.",
+        "watch": [
+            "A value is chosen once a majority of acceptors accept it in one ballot; the narration says when.",
+            "A PROMISE reports what the acceptor already accepted, and the proposer must then propose that value.",
+            "Crashed acceptors answer nothing, yet any majority suffices: two of three, three of five.",
+            "Two proposers without backoff: the preparing and accepting bands alternate and NACKs fly, nothing chosen.",
+        ],
+    },
 }

@@ -1,6 +1,6 @@
 """Every scenario Lifelines knows, by slug, in catalog order."""
 from .scenarios import (bully_election, byzantine_generals, chandy_lamport, choreography_vs_orchestration,
-                        coffee_shop, event_driven_notes, gossip, microservices_order, payment_gateway, raft,
+                        coffee_shop, event_driven_notes, gossip, microservices_order, paxos, payment_gateway, raft,
                         token_ring, two_generals, two_phase_commit)
 
 SCENARIOS = {s.slug: s for s in (
@@ -17,6 +17,7 @@ SCENARIOS = {s.slug: s for s in (
     two_phase_commit.TwoPhaseCommit(),
     chandy_lamport.ChandyLamport(),
     raft.Raft(),
+    paxos.Paxos(),
 )}
 
 

@@ -57,6 +57,7 @@ SOLUTIONS = {
     "block-the-participants": [{"action": "crash", "node": "C", "at": 12}],
     "count-it-twice": [{"action": "delay", "match": {"label": "MARKER", "src": "P1", "dst": "P2"}, "by": 5}],
     "stall-raft": [{"action": "crash", "node": f"S{i}", "at": 0} for i in (1, 2, 3)],
+    "stop-the-decision": [{"action": "crash", "node": a, "at": 0} for a in ("A1", "A2", "A3")],
 }
 LIVE_SOLUTIONS = {"catch-the-last-messenger": lambda ch: live_drop_of_last(ch)}
 

@@ -2,7 +2,7 @@
 on a new database 0002 has loaded them already and this changes nothing."""
 from django.db import migrations
 
-SCENARIOS = ["chandy-lamport", "raft"]
+SCENARIOS = ["chandy-lamport", "raft", "paxos"]
 
 
 def load(apps, schema_editor):

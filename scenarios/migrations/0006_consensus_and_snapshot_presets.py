@@ -2,7 +2,7 @@
 0002_shipped_presets and 0004_shipped_lessons; on a new database those have loaded them already."""
 from django.db import migrations
 
-SCENARIOS = ["chandy-lamport", "raft"]
+SCENARIOS = ["chandy-lamport", "raft", "paxos"]
 
 
 def load(apps, schema_editor):
