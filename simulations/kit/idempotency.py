@@ -18,6 +18,7 @@ class Entry:
     fingerprint: object
     at: int
     response: object = None  # None while the first request is still running
+    replaced_age: int | None = None  # how old the pruned entry this one replaced was
 
 
 class Verdict:
@@ -34,13 +35,13 @@ class KeyStore:
 
     def begin(self, key, fingerprint, now):
         """(verdict, entry): NEW reserves the key for this request; REPLAY carries the saved response."""
-        entry = self.entries.get(key)
+        entry, age = self.entries.get(key), None
         if entry is not None and now - entry.at >= self.ttl:
             del self.entries[key]
             self.expired += 1
-            entry = None
+            entry, age = None, now - entry.at
         if entry is None:
-            entry = self.entries[key] = Entry(fingerprint, now)
+            entry = self.entries[key] = Entry(fingerprint, now, replaced_age=age)
             return Verdict.NEW, entry
         if entry.fingerprint != fingerprint:
             return Verdict.MISMATCH, entry

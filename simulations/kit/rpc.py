@@ -23,6 +23,7 @@ class Calls:
     def __init__(self, node, field="req", timeout_label="timeout"):
         self.node, self.field, self.timeout_label = node, field, timeout_label
         self.pending = {}
+        self.overdue = {}  # calls given up on, whose reply may still come: see ``late``
         self.count = 0
 
     def call(self, dst, label, data=None, timeout=None, context=None, tag=None):
@@ -49,14 +50,29 @@ class Calls:
         """The Call whose timeout this timer is, or None when the timer is not one of ours or was answered."""
         if label != self.timeout_label:
             return None
-        return self.pending.pop(data, None)
+        call = self.pending.pop(data, None)
+        if call is not None:
+            self.overdue[call.id] = call
+        return call
+
+    def late(self, msg):
+        """The Call a reply answers after its timeout fired (once), or None: for a caller that still has a use
+        for the answer it stopped waiting for, such as a proxy that passes it on."""
+        return self.overdue.pop((msg.data or {}).get(self.field), None)
 
     def cancel(self, call):
         if self.pending.pop(call.id, None) is not None and call.timer is not None:
             call.timer.cancel()
 
-    def forget(self):
+    def cancel_all(self):
+        """Stop waiting for every outstanding request (the caller settled by other means)."""
+        for call in self.pending.values():
+            if call.timer is not None:
+                call.timer.cancel()
         self.pending = {}
+
+    def forget(self):
+        self.pending, self.overdue = {}, {}
 
     def __len__(self):
         return len(self.pending)

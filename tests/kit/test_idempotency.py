@@ -36,7 +36,8 @@ def test_a_key_is_pruned_after_its_ttl_and_the_request_is_new_again():
     store.begin("k1", "fp", 0)
     store.finish("k1", {"status": 200})
     assert store.begin("k1", "fp", DAY_MS - 1)[0] == Verdict.REPLAY
-    assert store.begin("k1", "fp", DAY_MS)[0] == Verdict.NEW and store.expired == 1
+    verdict, entry = store.begin("k1", "fp", DAY_MS + 5)
+    assert verdict == Verdict.NEW and entry.replaced_age == DAY_MS + 5 and store.expired == 1
 
 
 def test_a_crash_mid_request_releases_only_unfinished_keys():

@@ -31,7 +31,7 @@ class Caller(Node):
     def on_message(self, msg):
         call = self.calls.answered(msg)
         if call is None:
-            self.late += 1
+            self.late += self.calls.late(msg) is not None
         else:
             self.results[call.context] = (msg.data["n2"], self.now - call.sent_at)
 
@@ -62,3 +62,20 @@ def test_a_lost_request_is_only_a_timeout_to_the_caller():
     sim = play(lambda: [Caller("Caller", [5]), Server("Server")],
                faults=[{"action": "drop", "match": {"label": "SQUARE"}}])
     assert sim.nodes["Caller"].timeouts == [5] and sim.nodes["Caller"].results == {}
+
+
+def test_cancel_all_stops_waiting_for_every_outstanding_request():
+    class Impatient(Caller):
+        def on_start(self):
+            super().on_start()
+            self.set_timer(1, "settle")
+
+        def on_timer(self, label, data):
+            if label == "settle":
+                return self.calls.cancel_all()
+            super().on_timer(label, data)
+
+    sim = play(lambda: [Impatient("Caller", [2, 3]), Server("Server")])
+    caller = sim.nodes["Caller"]
+    assert caller.timeouts == [] and caller.results == {} and caller.late == 0
+    assert not [e for e in sim.trace if e["kind"] == "timer" and e["label"] == "timeout"]
