@@ -5,7 +5,7 @@ Confirms"; AWS SQS, "Amazon SQS dead-letter queues"): *at-most-once* hands each 
 once and forgets it (a loss is final); *at-least-once* keeps it until the subscriber acknowledges, redelivering
 after a timeout that follows a retry policy, so a lost ack yields a duplicate that the consumer must tolerate.
 After ``dead_letter_after`` deliveries without an ack the message moves to the dead-letter queue, as SQS's
-``maxReceiveCount`` does. A producer publishes by sending the broker a message whose label is the topic; the
+``maxReceiveCount`` does. A redelivery carries ``redelivered: true``, as RabbitMQ marks one. A producer publishes by sending the broker a message whose label is the topic; the
 broker confirms with PUBACK when ``confirm`` is set (a publisher confirm).
 """
 from ..engine import Node
@@ -16,8 +16,8 @@ ACK, PUBACK = "ACK", "PUBACK"
 
 
 def ack(node, msg):
-    """The consumer's side: acknowledge the delivery ``msg`` to the broker that sent it."""
-    node.send(msg.src, ACK, {"delivery": msg.data["delivery"]})
+    """The consumer's side: acknowledge the delivery ``msg`` to the broker that sent it; the ack's message id."""
+    return node.send(msg.src, ACK, {"delivery": msg.data["delivery"]})
 
 
 class Broker(Node):
@@ -65,7 +65,8 @@ class Broker(Node):
 
     def hand_over(self, delivery, entry):
         entry[3] += 1
-        self.send(entry[0], entry[1], {**(entry[2] or {}), "delivery": delivery},
+        again = {"redelivered": True} if entry[3] > 1 else {}
+        self.send(entry[0], entry[1], {**(entry[2] or {}), "delivery": delivery, **again},
                   tag=f"#{entry[3]}" if entry[3] > 1 else None)
         if self.delivery == AT_LEAST_ONCE:
             entry[4] = self.set_timer(self.redelivery.delay(entry[3], self.sim.rng), "redeliver", delivery)
