@@ -24,8 +24,8 @@ class Consumer(Node):
 
 def cast(delivery="at-least-once", acks=True, dead_letter_after=None, confirm=False):
     def make():
-        broker = Broker(delivery=delivery, redelivery=RetryPolicy(10, 40, attempts=4),
-                        dead_letter_after=dead_letter_after, confirm=confirm)
+        broker = Broker(delivery=delivery, redelivery=RetryPolicy(10, 40), dead_letter_after=dead_letter_after,
+                        confirm=confirm and "PUBACK")
         broker.subscribe("OrderPlaced", "Billing").subscribe("OrderPlaced", "Shipping")
         return [Producer("Producer"), broker, Consumer("Billing", acks), Consumer("Shipping", acks)]
     return make
@@ -65,12 +65,54 @@ def test_a_message_never_acked_is_dead_lettered_after_n_deliveries():
     assert len(sent(sim, "OrderPlaced", dst="Billing")) == 3
     assert [(t[0], t[1]) for t in broker.dead_letters] == [("Billing", "OrderPlaced"), ("Shipping", "OrderPlaced")]
     assert [e["t"] for e in sent(sim, "OrderPlaced", dst="Billing")] == [1, 11, 31]  # 10, then 20
-    assert broker.state == {"unacked": 0, "dead_letters": 2}
+    assert broker.state == {"unacked": 0, "dead_letters": 2, "redelivering": False}
 
 
-def test_a_publisher_confirm_answers_the_producer():
+def test_a_publisher_confirm_answers_the_producer_with_what_it_published():
     sim = play(cast(confirm=True))
-    assert [(e["src"], e["dst"]) for e in sent(sim, "PUBACK")] == [("Broker", "Producer")]
+    assert [(e["src"], e["dst"], e["data"]) for e in sent(sim, "PUBACK")] == [("Broker", "Producer", {"order": 1})]
+
+
+def test_without_a_dead_letter_limit_redelivery_goes_on_at_the_capped_wait_until_acked():
+    sim = play(cast(), faults=[{"action": "drop", "match": {"label": "OrderPlaced", "dst": "Billing", "nth": n}}
+                               for n in range(1, 6)])
+    times = [e["t"] for e in sent(sim, "OrderPlaced", dst="Billing")]
+    assert [b - a for a, b in zip(times, times[1:])] == [10, 20, 40, 40, 40]
+    assert sim.nodes["Billing"].seen == [("OrderPlaced", 1)] and sim.nodes["Broker"].dead_letters == []
+
+
+class Burst(Node):
+    def on_start(self):
+        for order in (1, 2, 3):
+            self.send("Broker", "OrderPlaced", {"order": order})
+
+
+class HoldFirst(Broker):
+    """Keeps order 1 back until order 3 has been handed over: a reordering on purpose."""
+
+    released = False
+
+    def held(self, delivery):
+        return delivery.data["order"] == 1 and not self.released
+
+    def hand_over(self, number, delivery):
+        self.released = self.released or delivery.data["order"] == 3
+        super().hand_over(number, delivery)
+
+
+def test_ordered_delivery_hands_one_message_at_a_time_in_publish_order():
+    sim = play(lambda: [Burst("Producer"), Broker(ordered=True).subscribe("OrderPlaced", "Billing"),
+                        Consumer("Billing")])
+    sends = sent(sim, "OrderPlaced", src="Broker")
+    assert [e["data"]["order"] for e in sends] == [1, 2, 3]
+    acks = [e["t"] for e in sim.trace if e["kind"] == "deliver" and e["src"] == "Billing"]
+    assert [e["t"] for e in sends][1:] == acks[:2]  # each waits for the previous ack
+
+
+def test_a_held_message_is_delivered_after_the_ones_behind_it():
+    sim = play(lambda: [Burst("Producer"), HoldFirst(ordered=True).subscribe("OrderPlaced", "Billing"),
+                        Consumer("Billing")])
+    assert [order for _, order in sim.nodes["Billing"].seen] == [2, 3, 1]
 
 
 def test_unacked_messages_survive_a_broker_crash_and_are_redelivered_on_recovery():

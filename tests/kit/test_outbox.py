@@ -79,3 +79,59 @@ def test_a_relay_crash_between_publishing_and_marking_publishes_the_row_again():
     assert sim.nodes["Service"].outbox.unpublished() == []
     calm = play(lambda: [Confirming("Service", [(1, "e1")], period=10), ConfirmingConsumer("Consumer")])
     assert [t for t, _ in calm.nodes["Consumer"].seen] == [11]
+
+
+class Querying(Node):
+    """A relay that reads the table through messages, as a polling publisher queries its database."""
+
+    def __init__(self, id, outbox, period):
+        super().__init__(id)
+        self.relay = Relay(self, outbox, period)
+        self.relay.poll = lambda: self.send("DB", "READ OUTBOX")
+
+    def on_start(self):
+        self.relay.start()
+
+    def on_timer(self, label, data):
+        self.relay.on_timer(label)
+
+    def on_message(self, msg):
+        row = self.relay.outbox.rows[msg.data["row"] - 1]
+        if row.id not in self.relay.held:
+            self.relay.took(row)
+            self.relay.outbox.mark(row.id)
+
+
+class Database(Node):
+    def __init__(self, id, outbox):
+        super().__init__(id)
+        self.outbox = outbox
+
+    def on_start(self):
+        self.set_timer(3, "commit")
+
+    def on_timer(self, label, data):
+        self.outbox.add("e1")
+
+    def on_message(self, msg):
+        for row in self.outbox.unpublished():
+            self.send(msg.src, "OUTBOX", {"row": row.id})
+
+
+def queried(period, faults=()):
+    def make():
+        outbox = Outbox()
+        return [Querying("Relay", outbox, period), Database("DB", outbox)]
+    return play(make, delay=2, faults=faults)
+
+
+def test_a_relay_that_queries_calls_off_its_next_poll_once_it_has_every_row():
+    sim = queried(10)
+    assert [e["t"] for e in sent(sim, "READ OUTBOX")] == [10]
+    assert [e["t"] for e in sim.trace if e["kind"] == "timer"] == [3, 10]  # no idle tick at 20
+
+
+def test_a_query_left_unanswered_is_asked_again_at_the_next_poll():
+    sim = queried(10, faults=[{"action": "drop", "match": {"label": "READ OUTBOX"}}])
+    assert [e["t"] for e in sent(sim, "READ OUTBOX")] == [10, 20]
+    assert sim.nodes["DB"].outbox.unpublished() == []
