@@ -36,6 +36,7 @@ class Scenario:
     bands = {}  # state key -> {value: tone or (tone, label)}: the coloured band along a lifeline (first key wins)
     max_events = 200_000
     max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
+    version = 1  # bumped when the same inputs give another trace, so that runs saved before can be told apart
 
     # -- declarations -----------------------------------------------------
     def nodes(self, params):
@@ -103,6 +104,7 @@ class Scenario:
     def describe(self):
         return {"slug": self.slug, "title": self.title, "summary": self.summary_text, "teaches": self.teaches,
                 "problem": self.problem, "theory": self.theory, "source": self.source, "tick": self.tick,
+                "version": self.version,
                 "params": self.schema(),
                 "invariants": [{"name": i.name, "text": i.text} for i in self.invariants]}
 

@@ -394,6 +394,7 @@ class Scheduler(PaymentClient):
 
 class PaymentGateway(Scenario):
     slug = "payment-gateway"
+    version = 2  # issue #13: the semantics made exact change some traces
     max_time = MAX_TIME
     title = "Payment gateway: retries and idempotency keys"
     summary_text = "A checkout retries charges through primary and fallback gateways without charging twice."
