@@ -441,8 +441,8 @@ class PaymentGateway(Scenario):
         Param("recurring", "bool", False, "the Scheduler bills a subscription instead of the Checkout"),
         Param("periods", "int", 3, "billing periods the Scheduler charges", 1, 12),
         Param("lose_response", "bool", False, "the response to the first successful charge is lost"),
-        Param("gateway_error", "choice", "none", "what the first error_count charge attempts get",
-              choices=("none", "500", "503", "timeout")),
+        Param("gateway_error", "choice", "none", "what the first error_count charge attempts get (a 500 is saved "
+              "under the key and replayed; a 503 or a hang is not)", choices=("none", "500", "503", "timeout")),
         Param("error_count", "int", 1, "how many charge attempts get the gateway error", 0, 20),
         Param("double_submit", "bool", False, "the first payment is submitted twice, 20 ms apart"),
         Param("primary_down", "bool", False, "the primary gateway is down from the start"),
