@@ -1,6 +1,7 @@
 """What every registered scenario promises, whoever wrote it: the same inputs give the same bytes in any process,
 the trace is plain JSON, a runaway set-up is refused or ends by itself, and every invariant and band drawn is one
-the scenario declares. Each scenario is run with its defaults and with every preset it ships."""
+the scenario declares. Each scenario runs with its defaults, under loss and a crash, and with every preset it
+ships."""
 import hashlib
 import json
 import os
@@ -21,8 +22,12 @@ CAPS = ("event cap", "time cap")
 
 
 def setups(slug):
-    """(params, seed, faults) for the defaults and for each shipped preset."""
-    return [({}, 0, []), ({}, 7, [])] + [(p[3], p[4], p[5]) for p in PRESETS.get(slug, ())]
+    """(params, seed, faults) for the defaults, the defaults under random loss and a crash, and each shipped
+    preset."""
+    second = simulations.get(slug).node_ids(simulations.get(slug).parse({})[0])[1]
+    chaos = [{"action": "loss", "rate": 0.1}, {"action": "crash", "node": second, "at": 3},
+             {"action": "recover", "node": second, "at": 400}]
+    return [({}, 0, []), ({}, 7, []), ({}, 3, chaos)] + [(p[3], p[4], p[5]) for p in PRESETS.get(slug, ())]
 
 
 def traces(slug):
