@@ -82,6 +82,13 @@ class Node:
     def check(self, name, ok, detail=""):
         self.sim.check(name, ok, detail)
 
+    def crash_and_restart(self, after, why):
+        """Crash now, narrating ``why``, and come back ``after`` ticks later, as a supervisor restarts a process:
+        the scripted crash at the worst moment that a workflow scenario's lesson turns on."""
+        self.sim.note(why)
+        self.sim.crash(self.id)
+        self.sim.schedule(after, self.sim.recover, self.id)
+
     def on_start(self):
         pass
 

@@ -176,10 +176,8 @@ class UserService(Publisher):
             self.crash_before_publish = False
             fate = ("the event is safe in the outbox, committed with the user" if self.outbox else
                     "with two separate writes, the event is lost")
-            self.sim.note(f"The user service crashes after committing {event['user']} and before publishing "
-                          f"{event['type']} {event['id']}: {fate}.")
-            self.sim.crash(self.id)
-            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+            self.crash_and_restart(RESTART_MS, f"The user service crashes after committing {event['user']} and "
+                                               f"before publishing {event['type']} {event['id']}: {fate}.")
         elif not self.outbox:
             self.publish(event)
 
@@ -267,10 +265,9 @@ class OutboxRelay(Publisher):
                 return
             if self.crash_after_publish:
                 self.crash_after_publish = False
-                self.sim.note(f"The relay crashes after the broker confirmed {event['id']}, before marking its "
-                              "outbox row published: after it restarts, its next poll publishes the row again.")
-                self.sim.crash(self.id)
-                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                self.crash_and_restart(RESTART_MS, f"The relay crashes after the broker confirmed {event['id']}, "
+                                                   "before marking its outbox row published: after it restarts, its "
+                                                   "next poll publishes the row again.")
                 return
             row = next(r for r in self.relay.outbox.rows if r.event["id"] == event["id"])
             self.send("UserDB", "MARK PUBLISHED", {"id": event["id"], "row": row.id})
@@ -320,10 +317,8 @@ class NotesService(Node):
         elif msg.label in ("APPLIED", "DUPLICATE", "STALE"):
             if msg.label == "APPLIED" and self.crash_before_ack:
                 self.crash_before_ack = False
-                self.sim.note(f"The notes service applied {msg.data['id']} and crashes before acknowledging it: "
-                              "the broker will deliver it again.")
-                self.sim.crash(self.id)
-                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                self.crash_and_restart(RESTART_MS, f"The notes service applied {msg.data['id']} and crashes before "
+                                                   "acknowledging it: the broker will deliver it again.")
                 return
             self.send("Broker", "ACK", {"delivery": msg.data["delivery"]})
         elif msg.label == "CreateNote":
@@ -422,9 +417,9 @@ class EventDrivenNotes(Scenario):
         "keeps a local projection of users and accepts notes only for users it knows. Without the outbox the "
         "User service commits and then publishes, two writes a crash can split. With it, the event is an "
         "outbox row committed in the same transaction, and a relay polling the table every poll_ms publishes "
-        "it, marking the row only once the broker confirms. The broker delivers each event until it is acknowledged; the "
-        "consumer may crash before acknowledging, the relay may crash after publishing, events may arrive out "
-        "of order and the broker may be down.")
+        "it, marking the row only once the broker confirms. The broker delivers each event until it is "
+        "acknowledged; the consumer may crash before acknowledging, the relay may crash after publishing, events "
+        "may arrive out of order and the broker may be down.")
     theory = (
         "With the outbox every committed change is published at least once, so the projection converges to "
         "the active users once the system is quiet: eventual consistency, after a lag of up to one poll "

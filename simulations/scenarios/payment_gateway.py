@@ -331,7 +331,8 @@ class PaymentClient(Node):
         wait = self.backoff.next_delay(self.sim.rng)
         self.sim.world.retry_delays.append(wait)
         self.set_state(status="backoff")
-        self.note(f"{why}: retry {self.backoff.attempts} of {self.job[0]} in {wait} ms ({JITTER_TEXT[self.policy.jitter]}).")
+        jitter = JITTER_TEXT[self.policy.jitter]
+        self.note(f"{why}: retry {self.backoff.attempts} of {self.job[0]} in {wait} ms ({jitter}).")
         self.retry = self.set_timer(wait, "backoff")
 
     def paid(self, msg):
@@ -381,10 +382,8 @@ class Scheduler(PaymentClient):
     def paid(self, msg):
         if self.crash_after_charge:
             self.crash_after_charge = False
-            self.sim.note(f"The scheduler crashes after {msg.data['payment']} was charged, before recording it: "
-                          "on restart it runs the period again.")
-            self.sim.crash(self.id)
-            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+            self.crash_and_restart(RESTART_MS, f"The scheduler crashes after {msg.data['payment']} was charged, "
+                                               "before recording it: on restart it runs the period again.")
             return
         self.settle("paid")
 

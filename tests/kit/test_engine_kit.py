@@ -58,3 +58,22 @@ def test_a_node_that_starts_down_is_drawn_crashed_from_the_start_and_can_be_reco
     assert drop["reason"] == "crashed"
     assert [e["text"] for e in sim.trace if e["kind"] == "note"] == ["back"]
     assert not [e for e in sim.trace if e["kind"] == "send" and e["src"] == "Down"]  # it never started
+
+
+class Fragile(Node):
+    def on_start(self):
+        self.set_timer(2, "work")
+        self.set_timer(5, "late work")
+
+    def on_timer(self, label, data):
+        if label == "work":
+            self.crash_and_restart(10, "Fragile crashes mid-work.")
+
+    def on_recover(self):
+        self.note("back")
+
+
+def test_crash_and_restart_narrates_crashes_voids_the_timers_and_comes_back_after_the_delay():
+    sim = play(lambda: [Fragile("Fragile")])
+    assert [(e["t"], e["kind"]) for e in sim.trace if e["kind"] in ("note", "crash", "recover", "timer")] == [
+        (2, "timer"), (2, "note"), (2, "crash"), (12, "recover"), (12, "note")]
