@@ -293,13 +293,15 @@ LESSONS = {
                "The projection never saw UserCreated for u1, so it refuses notes for a user who exists."),
         ],
         "outbox": [
-            cp({"kind": "send", "label": "OUTBOX"},
-               "UserDB commits u1 and its UserCreated event in one transaction, into the outbox table.",
+            cp({"kind": "send", "label": "TX"},
+               "UserService asks UserDB to commit u1 and its UserCreated event in one transaction, the event as a "
+               "row of the outbox table.",
                "UserService will crash right after this commit, before it publishes anything. Does u1 reach the "
                "notes projection?",
                ["No: the event is lost, as without an outbox", "Yes: the relay publishes it from the outbox",
                 "Only once UserService restarts"], 1,
-               "The relay publishes from the outbox whatever happens to UserService; NotesDB knows u1 at t=16."),
+               "The relay polls the outbox every 10 ms and publishes what it finds, whatever happens to "
+               "UserService; NotesDB knows u1 at t=24."),
             cp({"kind": "send", "label": "CreateNote"},
                "The client creates a note for u1.",
                "What does the notes service answer this time?",

@@ -99,7 +99,7 @@ STORIES = {
                  "publishing can lose an event, how an outbox and a relay prevent it, and why duplicates must be skipped.",
         "watch": [
             "Without the outbox UserService crashes after COMMITTED: that user's UserCreated never leaves; its note gets a 404.",
-            "With the outbox the user and its OUTBOX row commit in one TX; the Relay sends MARK PUBLISHED only after the Broker's ACK.",
+            "With the outbox the user and its outbox row commit in one TX; the Relay polls the table (READ OUTBOX) and sends MARK PUBLISHED only after the Broker's ACK.",
             "A Relay crash after publishing sends UserCreated twice: without dedupe NotesDB shows 'applied twice'.",
             "At the end the projection must equal the active users: projection_consistent in the invariants panel.",
         ],

@@ -37,11 +37,12 @@ class Node:
     label = None
     group = None
 
-    def __init__(self, id, label=None, group=None):
+    def __init__(self, id, label=None, group=None, alive=True):
         self.id = id
         self.label = label or self.label or id
         self.group = group or self.group
-        self.alive = True
+        self.alive = alive
+        self.starts_down = not alive  # drawn as crashed from t=0; ``on_recover`` brings it up
         self.state = {}
         self.band = None  # the last band written to the trace for this node
         self.epoch = 0  # bumped by a crash so that old timers never fire
@@ -74,8 +75,19 @@ class Node:
     def note(self, text):
         self.sim.emit("note", text=text, node=self.id)
 
+    def note_once(self, key, text):
+        """Narrate ``text`` the first time ``key`` comes up in this run, and stay quiet after."""
+        self.sim.note_once(key, text, node=self.id)
+
     def check(self, name, ok, detail=""):
         self.sim.check(name, ok, detail)
+
+    def crash_and_restart(self, after, why):
+        """Crash now, narrating ``why``, and come back ``after`` ticks later, as a supervisor restarts a process:
+        the scripted crash at the worst moment that a workflow scenario's lesson turns on."""
+        self.sim.note(why)
+        self.sim.crash(self.id)
+        self.sim.schedule(after, self.sim.recover, self.id)
 
     def on_start(self):
         pass
@@ -270,6 +282,7 @@ class Simulation:
         self.nodes = {}
         self.network = Network(self)
         self.max_events, self.max_time = max_events, max_time
+        self.horizon = None  # (stopped, why) when max_time is a stop the scenario designed, not a runaway cap
         self.ended = False
         self.waiting = False
         self.summary = None
@@ -277,11 +290,18 @@ class Simulation:
         self.violated_at = {}  # invariant name -> time of the first violation
         self.interventions = []
         self.pending = []  # recorded live interventions waiting for their trace position
+        self.noted = set()  # keys already narrated by ``note_once``
+        self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
+        self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
                   invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
         for node in scenario.setup(self, params):
             self.add(node)
+        for node in list(self.nodes.values()):
+            if node.starts_down:
+                node.starts_down = False
+                self.emit("crash", node=node.id)
         for fault in faults:
             self._schedule(fault)
         for node in list(self.nodes.values()):
@@ -317,12 +337,27 @@ class Simulation:
         else:
             self.emit("note", text=text, node=node)
 
+    def note_once(self, key, text, node=None):
+        """Narrate ``text`` the first time ``key`` comes up in this run: a lesson is told once, not every retry."""
+        if key not in self.noted:
+            self.noted.add(key)
+            self.note(text, node)
+
     def check(self, name, ok, detail=""):
         """Report an invariant; the first violation of each is written to the trace."""
         if not ok and name not in self.violations:
             self.violations[name] = detail
             self.violated_at[name] = self.kernel.now
             self.emit("check", name=name, ok=False, detail=detail)
+
+    def verify(self):
+        """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
+        call it at the very moment the world changes so that a violation is drawn beside its cause."""
+        for inv in self.watched:
+            if inv.name not in self.violations:
+                detail = inv.violation(self.world)
+                if detail:
+                    self.check(inv.name, False, detail)
 
     def schedule(self, after, action, *args):
         self.kernel.schedule(self.kernel.now + after, action, *args)
@@ -439,10 +474,12 @@ class Simulation:
             self.finish("event cap", f"Stopped after {self.max_events} events: this run would not end by itself.")
             return False
         if kernel.next_time() > self.max_time:
-            self.finish("time cap", f"Stopped at t={self.max_time}: this run would not end by itself.")
+            self.finish(*(self.horizon or ("time cap", f"Stopped at t={self.max_time}: this run would not end by itself.")))
             return False
         action, args = kernel.pop()
         action(*args)
+        if self.watched:
+            self.verify()
         return True
 
     def run(self):
@@ -465,6 +502,8 @@ class Simulation:
         if why:
             self.note(why)
         self.scenario.finish(self, self.params)
+        if self.watched:
+            self.verify()
         for inv in self.scenario.invariants:
             broken = inv.name in self.violations
             self.emit("check", name=inv.name, ok=not broken,

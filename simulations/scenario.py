@@ -4,6 +4,7 @@ A scenario module subclasses ``Scenario`` and is listed in ``registry.py``;
 nothing else needs to change to add one.
 """
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from .engine import Simulation
 from .faults import validate_faults
@@ -12,8 +13,13 @@ from .params import ParamError, parse_params
 
 @dataclass(frozen=True)
 class Invariant:
+    """A promise the run is checked against. ``violation``, when given, reads the run's world (never the trace)
+    and returns a sentence saying how the promise is broken, or None while it holds; the engine evaluates it
+    after every step (``Simulation.verify``)."""
+
     name: str
     text: str
+    violation: Callable[[Any], str | None] | None = None
 
 
 class Scenario:
@@ -30,6 +36,7 @@ class Scenario:
     bands = {}  # state key -> {value: tone or (tone, label)}: the coloured band along a lifeline (first key wins)
     max_events = 200_000
     max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
+    version = 1  # bumped when the same inputs give another trace, so that runs saved before can be told apart
 
     # -- declarations -----------------------------------------------------
     def nodes(self, params):
@@ -43,6 +50,11 @@ class Scenario:
         """Cross-field checks and runaway refusals: raise ParamError. Called after each field is parsed."""
 
     # -- running ----------------------------------------------------------
+    def world(self, params):
+        """The run's shared ground truth (a ledger, a stock count, a database), built fresh for every run and
+        reachable as ``sim.world`` by nodes and invariants; None when the scenario keeps none."""
+        return None
+
     def setup(self, sim, params):
         """Return the node objects; may set network defaults and schedule initial work."""
         raise NotImplementedError
@@ -92,6 +104,7 @@ class Scenario:
     def describe(self):
         return {"slug": self.slug, "title": self.title, "summary": self.summary_text, "teaches": self.teaches,
                 "problem": self.problem, "theory": self.theory, "source": self.source, "tick": self.tick,
+                "version": self.version,
                 "params": self.schema(),
                 "invariants": [{"name": i.name, "text": i.text} for i in self.invariants]}
 

@@ -58,10 +58,11 @@ def test_lost_response_without_idempotency_charges_twice_and_the_invariant_goes_
     assert "order-1 charged 2 times" in broken["detail"]
 
 
-@pytest.mark.parametrize("error", ["500", "503"])
+@pytest.mark.parametrize("error,idempotency", [("503", True), ("500", False)])
 @pytest.mark.parametrize("jitter", ["none", "full", "equal", "decorrelated"])
-def test_server_errors_are_retried_with_backoff_within_the_formula_bounds(error, jitter):
-    trace, summary = run({"gateway_error": error, "error_count": 3, "jitter": jitter}, seed=7)
+def test_server_errors_are_retried_with_backoff_within_the_formula_bounds(error, idempotency, jitter):
+    trace, summary = run({"gateway_error": error, "error_count": 3, "jitter": jitter, "idempotency": idempotency},
+                         seed=7)
     label = "500 Server Error" if error == "500" else "503 Unavailable"
     bounds = summary["theory"]["delay_bounds"]
     delays = summary["retry_delays"]
@@ -87,7 +88,7 @@ def test_formula_bounds_are_brookers():
 
 
 def test_no_jitter_doubles_the_wait_up_to_the_cap():
-    _, summary = run({"gateway_error": "500", "error_count": 4, "jitter": "none", "base_ms": 100, "cap_ms": 300,
+    _, summary = run({"gateway_error": "503", "error_count": 4, "jitter": "none", "base_ms": 100, "cap_ms": 300,
                       "max_attempts": 5})
     assert summary["retry_delays"] == [100, 200, 300, 300]
     assert summary["charges"] == 1
@@ -102,6 +103,48 @@ def test_decorrelated_jitter_grows_from_the_previous_wait():
         assert all(100 <= d <= min(2000, 3 * p) for d, p in zip(delays, previous))
 
 
+def test_a_500_is_saved_under_its_key_and_replayed_to_the_retry_not_run_again():
+    # Stripe: "Subsequent requests with the same key return the same result, including 500 errors."
+    trace, summary = run({"gateway_error": "500", "error_count": 1})
+    first, retry = sends(trace, "500 Server Error", src="Primary")
+    assert "replayed" not in first["data"] and retry["data"] == {"fwd": 2, "replayed": True}
+    assert [e["data"]["key"] for e in sends(trace, "CHARGE", src="Checkout")] == ["key-order-1"] * 2
+    assert not [e for e in trace if e["kind"] == "timer" and e["label"] == "authorised"]  # never run again
+    assert summary["replayed_errors"] == 1 and summary["charges"] == 0 and summary["attempts"] == 2
+    assert summary["outcomes"] == {"order-1": "failed"} and len(summary["retry_delays"]) == 1
+    assert "replayed it to the retry" in summary["headline"]
+
+
+def test_without_a_key_a_500_is_simply_run_again():
+    _, summary = run({"gateway_error": "500", "error_count": 1, "idempotency": False})
+    assert summary["replayed_errors"] == 0 and summary["charges"] == 1 and summary["outcomes"] == {"order-1": "paid"}
+
+
+def test_a_503_refuses_the_request_before_it_runs_so_nothing_is_saved_and_the_retry_runs():
+    trace, summary = run({"gateway_error": "503", "error_count": 1})
+    assert summary["replayed_errors"] == 0 and summary["charges"] == 1 and summary["outcomes"] == {"order-1": "paid"}
+    assert "replayed" not in sends(trace, "200 OK", src="Primary")[0]["data"]
+
+
+def test_a_retry_that_changes_the_amount_under_the_same_key_is_refused():
+    # Stripe: "The idempotency layer compares incoming parameters to those of the original request and errors
+    # if they're not the same."
+    trace, summary = run({"lose_response": True, "retry_amount": 3000})
+    first, retry = sends(trace, "CHARGE", src="Checkout")
+    assert (first["data"]["amount"], retry["data"]["amount"]) == (2500, 3000)
+    assert first["data"]["key"] == retry["data"]["key"] == "key-order-1"
+    assert len(sends(trace, "400 Idempotency Error", src="Primary")) == 1
+    assert summary["idempotency_errors"] == 1 and summary["outcomes"] == {"order-1": "rejected"}
+    assert summary["charges"] == 1 and summary["charged_amount"] == 2500 and not red(trace)
+    assert "changed the amount to 3000" in summary["headline"]
+
+
+def test_without_a_key_a_retry_with_another_amount_is_a_second_charge():
+    _, summary = run({"lose_response": True, "retry_amount": 3000, "idempotency": False})
+    assert summary["charges"] == 2 and summary["charged_amount"] == 5500
+    assert summary["violations"] == ["at_most_once_charge"]
+
+
 def test_gateway_timeout_is_answered_504_and_retried_with_the_same_key():
     trace, summary = run({"gateway_error": "timeout", "error_count": 1})
     assert len(sends(trace, "504 Gateway Timeout", src="PaymentManager", dst="Checkout")) == 1
@@ -112,7 +155,7 @@ def test_gateway_timeout_is_answered_504_and_retried_with_the_same_key():
 
 
 def test_a_client_gives_up_after_max_attempts_with_the_outcome_unknown():
-    trace, summary = run({"gateway_error": "500", "error_count": 10, "max_attempts": 3})
+    trace, summary = run({"gateway_error": "503", "error_count": 10, "max_attempts": 3})
     assert summary["attempts"] == 3 and len(summary["retry_delays"]) == 2
     assert summary["charges"] == 0 and summary["outcomes"] == {"order-1": "failed"}
     assert any("gives up after 3 attempts" in e.get("text", "") for e in trace)

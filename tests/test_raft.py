@@ -131,7 +131,7 @@ def test_a_split_vote_is_resolved_in_a_later_term_by_randomized_timeouts():
 def test_nearly_equal_timeouts_split_every_vote_while_randomized_ones_elect_a_leader():
     for seed in range(5):
         narrow = run(seed=seed, n=4, election_timeout_min=150, election_timeout_max=152)[-1]["summary"]
-        assert narrow["leaders"] == [] and narrow["elections"] > 20 and narrow["stopped"] == "time cap"
+        assert narrow["leaders"] == [] and narrow["elections"] > 20 and narrow["stopped"] == "horizon"
         assert narrow["violations"] == [] and narrow["headline"].endswith("every vote split.")
         wide = run(seed=seed, n=4)[-1]["summary"]
         assert wide["elections"] <= 2 and wide["committed"] == ["a", "b", "c"] and wide["violations"] == []
@@ -236,7 +236,7 @@ def test_same_inputs_give_the_same_trace():
 def test_a_majority_down_stops_at_the_horizon_with_nothing_committed():
     trace = run([{"action": "crash", "node": "S1", "at": 0}, {"action": "crash", "node": "S2", "at": 0}], n=3)
     s = trace[-1]["summary"]
-    assert s["stopped"] == "time cap" and s["committed"] == [] and s["leaders"] == []
+    assert s["stopped"] == "horizon" and s["committed"] == [] and s["leaders"] == []
     assert s["end_time"] <= RAFT.horizon(RAFT.parse({"n": 3})[0], [])
     assert s["headline"].startswith("No server won an election")
 

@@ -1,17 +1,25 @@
-"""Event-driven services: a transactional outbox and an idempotent consumer keep a projection right."""
+"""Event-driven services: a transactional outbox and an idempotent consumer keep a projection right.
+
+Built on the kit: the relay is a polling publisher over the outbox table (kit.outbox), the broker delivers in
+order, at least once, with publisher confirms (kit.broker), and re-sends wait on a capped exponential policy
+(kit.retry). The relay polls every ``poll_ms``; the network delay, its jitter and when notes are written are
+parameters, so the lag and a note for a user not yet projected can be set up exactly.
+"""
 from ..engine import Node
+from ..kit.broker import Broker
+from ..kit.outbox import Outbox, Relay
+from ..kit.retry import RetryPolicy
 from ..params import Param
 from ..scenario import Invariant, Scenario, faulted, known_row, plural, some, violation_clause, words
 
 CREATE_GAP_MS = 10
-NOTES_AFTER_MS = 100  # the client writes notes this long after its user was created
 DELETE_AFTER_MS = 200
-RETRY_MS = 100  # publishers re-send, and the broker redelivers, after 100, 200, 400, 800, 1000... ms
-RETRY_CAP_MS = 1000
+RETRIES = RetryPolicy(initial=100, cap=1000)  # publishers re-send, and the broker redelivers, after 100, 200, 400...
 RESTART_MS = 300
 CLIENT_TIMEOUT_MS = 150
 CLIENT_TRIES = 5
-HOPS = 4  # commit -> relay or service -> broker -> notes service -> notes database
+HOPS_OUTBOX = 5  # commit, then READ OUTBOX -> OUTBOX -> broker -> notes service -> notes database
+HOPS_DIRECT = 4  # commit -> COMMITTED -> broker -> notes service -> notes database
 DELETED = "u1"
 
 
@@ -20,19 +28,24 @@ def retry_tag(attempt):
     return f"#{attempt}" if attempt > 1 else None
 
 
-def retry_after(tries):
-    return min(RETRY_CAP_MS, RETRY_MS * 2 ** min(tries, 8))
-
-
 class Metrics:
-    """Ground truth seen from outside: commit times and how often each event took effect."""
+    """Ground truth seen from outside: commit times and how often each event took effect (the run's world)."""
 
     def __init__(self):
         self.committed = {}  # event id -> commit time
         self.effects = {}  # event id -> times applied
         self.lags = {}  # event id -> ms from commit to the projection update
-        self.published = self.redeliveries = 0
+        self.published = 0
         self.duplicates = self.stale = self.accepted = self.rejected = self.welcomes = 0
+        self.applied_twice = None  # how effect_at_most_once first broke
+
+    def took_effect(self, event, now):
+        times = self.effects[event["id"]] = self.effects.get(event["id"], 0) + 1
+        if times == 1:
+            self.lags[event["id"]] = now - self.committed[event["id"]]
+        elif self.applied_twice is None:
+            self.applied_twice = f"{event['type']} {event['id']} for {event['user']} took effect {times} times."
+        return times
 
 
 class Client(Node):
@@ -45,10 +58,9 @@ class Client(Node):
 
     def __init__(self, id, params):
         super().__init__(id)
-        self.users, self.notes = params["users"], params["notes"]
+        self.users, self.notes, self.notes_after = params["users"], params["notes"], params["notes_after_ms"]
         self.delete_user = params["delete_user"] or params["reorder"]
         self.waiting = {}  # (label, user) -> [tries so far, retry timer]
-
     def on_start(self):
         for i in range(self.users):
             self.set_timer(i * CREATE_GAP_MS, "create", f"u{i + 1}")
@@ -83,7 +95,7 @@ class Client(Node):
             waiting[1].cancel()
         if msg.label == "201 Created":
             if self.notes:
-                self.set_timer(NOTES_AFTER_MS, "notes", user)
+                self.set_timer(self.notes_after, "notes", user)
             if self.delete_user and user == DELETED:
                 self.set_timer(DELETE_AFTER_MS, "delete", user)
 
@@ -92,11 +104,10 @@ class Client(Node):
 
 
 class Publisher(Node):
-    """Publishes events to the broker in order, one at a time, re-sending until the broker acknowledges."""
+    """Publishes events to the broker in order, one at a time, re-sending until the broker confirms."""
 
-    def __init__(self, id, metrics, label=None):
+    def __init__(self, id, label=None):
         super().__init__(id, label=label)
-        self.metrics = metrics
         self.pending = []
         self.timer = None
         self.tries = 0
@@ -108,19 +119,19 @@ class Publisher(Node):
 
     def publish_head(self):
         event = self.pending[0]
-        self.metrics.published += 1
-        self.send("Broker", event["type"], {"event": event}, tag=retry_tag(self.tries + 1))
-        self.timer = self.set_timer(retry_after(self.tries), "publish timeout")
+        self.sim.world.published += 1
         self.tries += 1
+        self.send("Broker", event["type"], {"event": event}, tag=retry_tag(self.tries))
+        self.timer = self.set_timer(RETRIES.delay(self.tries, self.sim.rng), "publish timeout")
         self.set_state(retrying=self.tries > 1)
 
     def on_timer(self, label, data):
         if label == "publish timeout" and self.pending:
             self.publish_head()
 
-    def acknowledged(self, msg):
-        """Return the event the broker just confirmed, or None for a stale ACK."""
-        if not self.pending or self.pending[0]["id"] != msg.data["id"]:
+    def confirmed(self, msg):
+        """The event the broker just confirmed, or None for a stale confirm."""
+        if not self.pending or self.pending[0]["id"] != msg.data["event"]["id"]:
             return None
         self.timer.cancel()
         self.tries = 0
@@ -141,8 +152,8 @@ class UserService(Publisher):
 
     group = "service"
 
-    def __init__(self, id, metrics, params):
-        super().__init__(id, metrics, label="User service")
+    def __init__(self, id, params):
+        super().__init__(id, label="User service")
         self.outbox = params["outbox"]
         self.crash_before_publish = params["crash_before_publish"]
 
@@ -153,7 +164,7 @@ class UserService(Publisher):
                                        "client": msg.src})
         elif msg.label == "COMMITTED":
             self.committed(msg.data)
-        elif msg.label == "ACK" and self.acknowledged(msg):
+        elif msg.label == "ACK" and self.confirmed(msg):
             self.next()
 
     def committed(self, data):
@@ -165,25 +176,22 @@ class UserService(Publisher):
             self.crash_before_publish = False
             fate = ("the event is safe in the outbox, committed with the user" if self.outbox else
                     "with two separate writes, the event is lost")
-            self.sim.note(f"The user service crashes after committing {event['user']} and before publishing "
-                          f"{event['type']} {event['id']}: {fate}.")
-            self.sim.crash(self.id)
-            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+            self.crash_and_restart(RESTART_MS, f"The user service crashes after committing {event['user']} and "
+                                               f"before publishing {event['type']} {event['id']}: {fate}.")
         elif not self.outbox:
             self.publish(event)
 
 
 class UserDB(Node):
-    """The user service's database: users, and with the outbox an outbox table in the same transaction."""
+    """The user service's database: users, and with the outbox an outbox table written in the same transaction."""
 
     label = "User DB"
     group = "database"
 
-    def __init__(self, id, metrics):
+    def __init__(self, id, outbox):
         super().__init__(id)
-        self.metrics = metrics
+        self.outbox = outbox
         self.users = {}  # user -> {"version", "active"}
-        self.rows = []  # outbox rows: [event, published]
         self.seq = 0
 
     def on_start(self):
@@ -193,13 +201,10 @@ class UserDB(Node):
         if msg.label == "TX":
             self.transaction(msg)
         elif msg.label == "READ OUTBOX":
-            for event, published in self.rows:
-                if not published:
-                    self.send(msg.src, "OUTBOX", {"event": event})
+            for row in self.outbox.unpublished():
+                self.send(msg.src, "OUTBOX", {"event": row.event, "row": row.id})
         elif msg.label == "MARK PUBLISHED":
-            for row in self.rows:
-                if row[0]["id"] == msg.data["id"]:
-                    row[1] = True
+            self.outbox.mark(msg.data["row"])
             self.show()
 
     def transaction(self, msg):
@@ -213,10 +218,9 @@ class UserDB(Node):
             self.seq += 1
             event = {"id": f"e{self.seq}", "type": "UserCreated" if op == "create" else "UserDeleted",
                      "user": user, "version": version}
-            self.metrics.committed[event["id"]] = self.now
+            self.sim.world.committed[event["id"]] = self.now
             if data["outbox"]:
-                self.rows.append([event, False])
-                self.send("Relay", "OUTBOX", {"event": event})
+                self.outbox.add(event)
             self.show()
         self.send(msg.src, "COMMITTED", {"op": op, "user": user, "event": event, "client": data["client"]})
 
@@ -224,105 +228,77 @@ class UserDB(Node):
         return sorted((u for u, row in self.users.items() if row["active"]), key=lambda u: int(u[1:]))
 
     def show(self):
-        self.set_state(knows=self.active(), outbox=sum(1 for _, published in self.rows if not published))
+        self.set_state(knows=self.active(), outbox=len(self.outbox.unpublished()))
 
 
-class Relay(Publisher):
-    """Tails the outbox and publishes each row, marking it published only after the broker confirms."""
+class OutboxRelay(Publisher):
+    """A polling publisher: every poll_ms it reads the outbox rows it does not hold yet, publishes them one by one
+    and marks each row published only after the broker confirms it."""
 
     group = "service"
 
-    def __init__(self, id, metrics, params):
-        super().__init__(id, metrics, label="Outbox relay")
+    def __init__(self, id, outbox, params):
+        super().__init__(id, label="Outbox relay")
+        self.relay = Relay(self, outbox, params["poll_ms"])
+        self.relay.poll = lambda: self.send("UserDB", "READ OUTBOX")
         self.crash_after_publish = params["relay_crash_after_publish"] and params["outbox"]
+
+    def on_start(self):
+        self.relay.start()
+
+    def on_recover(self):
+        self.relay.start()
+
+    def on_timer(self, label, data):
+        if not self.relay.on_timer(label):
+            super().on_timer(label, data)
 
     def on_message(self, msg):
         if msg.label == "OUTBOX":
-            if all(e["id"] != msg.data["event"]["id"] for e in self.pending):
+            row = self.relay.outbox.rows[msg.data["row"] - 1]
+            if row.id not in self.relay.held:
+                self.relay.took(row)
                 self.publish(msg.data["event"])
         elif msg.label == "ACK":
-            event = self.acknowledged(msg)
+            event = self.confirmed(msg)
             if event is None:
                 return
             if self.crash_after_publish:
                 self.crash_after_publish = False
-                self.sim.note(f"The relay crashes after the broker confirmed {event['id']}, before marking its "
-                              "outbox row published: on restart it publishes the row again.")
-                self.sim.crash(self.id)
-                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                self.crash_and_restart(RESTART_MS, f"The relay crashes after the broker confirmed {event['id']}, "
+                                                   "before marking its outbox row published: after it restarts, its "
+                                                   "next poll publishes the row again.")
                 return
-            self.send("UserDB", "MARK PUBLISHED", {"id": event["id"]})
+            row = next(r for r in self.relay.outbox.rows if r.event["id"] == event["id"])
+            self.send("UserDB", "MARK PUBLISHED", {"id": event["id"], "row": row.id})
             self.next()
 
-    def on_recover(self):
-        self.send("UserDB", "READ OUTBOX")
 
+class EventBroker(Broker):
+    """A durable queue delivering in order, at least once; with reorder it holds u1's UserCreated until after its
+    UserDeleted, as if it had taken a slower path."""
 
-class Broker(Node):
-    """A durable queue with at-least-once delivery: one event in flight, redelivered until acknowledged."""
+    def __init__(self, id, params):
+        super().__init__(id, redelivery=RETRIES, confirm="ACK", ordered=True, alive=not params["broker_down_ms"])
+        self.hold = params["reorder"]
+        for topic in ("UserCreated", "UserDeleted"):
+            self.subscribe(topic, "NotesService")
 
-    group = "broker"
+    def held(self, delivery):
+        event = delivery.data["event"]
+        return self.hold and event["type"] == "UserCreated" and event["user"] == DELETED
 
-    def __init__(self, id, metrics, reorder):
-        super().__init__(id)
-        self.metrics = metrics
-        self.queue = []
-        self.inflight = None
-        self.timer = None
-        self.tries = 0
-        self.hold = reorder  # deliver DELETED's UserCreated only after its UserDeleted
-
-    def on_start(self):
-        self.set_state(queue=0, redelivering=False)
-
-    def on_message(self, msg):
-        if msg.label == "ACK":
-            if self.inflight and self.inflight["id"] == msg.data["id"]:
-                self.timer.cancel()
-                self.queue.remove(self.inflight)
-                self.inflight = None
-                self.set_state(queue=len(self.queue))
-                self.deliver()
-            return
-        event = msg.data["event"]
-        self.queue.append(event)
-        self.set_state(queue=len(self.queue))
-        self.send(msg.src, "ACK", {"id": event["id"]})
-        if self.inflight is None:
-            self.deliver()
-
-    def deliver(self):
-        self.inflight = next((e for e in self.queue if not self.held(e)), None)
-        self.tries = 0
-        if self.inflight is None:
-            self.set_state(redelivering=False)
-            return
-        if self.hold and self.inflight["type"] == "UserDeleted" and self.inflight["user"] == DELETED:
+    def hand_over(self, number, delivery):
+        event = delivery.data["event"]
+        if self.hold and event["type"] == "UserDeleted" and event["user"] == DELETED:
             self.hold = False
             self.sim.note(f"The broker delivers UserDeleted for {DELETED} before its UserCreated, which took "
                           "a slower path.")
-        self.send_inflight({"event": self.inflight})
-
-    def send_inflight(self, data):
-        self.send("NotesService", self.inflight["type"], data, tag=retry_tag(self.tries + 1))
-        self.timer = self.set_timer(retry_after(self.tries), "redeliver", self.inflight["id"])
-        self.tries += 1
-        self.set_state(redelivering=self.tries > 1)
-
-    def held(self, event):
-        return self.hold and event["type"] == "UserCreated" and event["user"] == DELETED
-
-    def on_timer(self, label, data):
-        if self.inflight and self.inflight["id"] == data:
-            self.metrics.redeliveries += 1
-            self.send_inflight({"event": self.inflight, "redelivered": True})
-
-    def on_crash(self):
-        self.inflight = None
+        super().hand_over(number, delivery)
 
     def on_recover(self):
         self.note("The broker is back; it delivers what it holds and accepts publishes again.")
-        self.deliver()
+        super().on_recover()
 
 
 class NotesService(Node):
@@ -337,16 +313,14 @@ class NotesService(Node):
 
     def on_message(self, msg):
         if msg.label in ("UserCreated", "UserDeleted"):
-            self.send("NotesDB", "APPLY", {"event": msg.data["event"]})
+            self.send("NotesDB", "APPLY", {"event": msg.data["event"], "delivery": msg.data["delivery"]})
         elif msg.label in ("APPLIED", "DUPLICATE", "STALE"):
             if msg.label == "APPLIED" and self.crash_before_ack:
                 self.crash_before_ack = False
-                self.sim.note(f"The notes service applied {msg.data['id']} and crashes before acknowledging it: "
-                              "the broker will deliver it again.")
-                self.sim.crash(self.id)
-                self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+                self.crash_and_restart(RESTART_MS, f"The notes service applied {msg.data['id']} and crashes before "
+                                                   "acknowledging it: the broker will deliver it again.")
                 return
-            self.send("Broker", "ACK", {"id": msg.data["id"]})
+            self.send("Broker", "ACK", {"delivery": msg.data["delivery"]})
         elif msg.label == "CreateNote":
             self.send("NotesDB", "INSERT NOTE", {**msg.data, "client": msg.src})
         elif msg.label in ("NOTE SAVED", "NO SUCH USER"):
@@ -360,9 +334,9 @@ class NotesDB(Node):
     label = "Notes DB"
     group = "database"
 
-    def __init__(self, id, metrics, dedupe):
+    def __init__(self, id, dedupe):
         super().__init__(id)
-        self.metrics, self.dedupe = metrics, dedupe
+        self.dedupe = dedupe
         self.users = {}  # user -> {"version", "active"}; an inactive row is a tombstone
         self.processed = set()
         self.notes = []
@@ -373,7 +347,7 @@ class NotesDB(Node):
     def on_message(self, msg):
         if msg.label == "APPLY":
             event = msg.data["event"]
-            self.send(msg.src, self.apply(event), {"id": event["id"]})
+            self.send(msg.src, self.apply(event), {"id": event["id"], "delivery": msg.data["delivery"]})
         elif msg.label == "INSERT NOTE":
             self.insert_note(msg)
 
@@ -382,19 +356,19 @@ class NotesDB(Node):
         row = self.users.get(user)
         if self.dedupe:
             if event["id"] in self.processed:
-                self.metrics.duplicates += 1
+                self.sim.world.duplicates += 1
                 self.note(f"{event['id']} was already processed: ignored.")
                 return "DUPLICATE"
             self.processed.add(event["id"])
             if row and row["version"] >= version:
-                self.metrics.stale += 1
+                self.sim.world.stale += 1
                 self.note(f"{event['type']} v{version} for {user} is older than what is known (v{row['version']}, "
                           f"{'active' if row['active'] else 'tombstone'}): ignored.")
                 return "STALE"
         if event["type"] == "UserCreated":
             self.users[user] = {"version": version, "active": True}
             self.notes.append((user, "welcome"))
-            self.metrics.welcomes += 1
+            self.sim.world.welcomes += 1
         elif self.dedupe:
             self.users[user] = {"version": version, "active": False}
         elif self.users.pop(user, None) is None:
@@ -403,13 +377,9 @@ class NotesDB(Node):
         return "APPLIED"
 
     def took_effect(self, event):
-        metrics = self.metrics
-        times = metrics.effects[event["id"]] = metrics.effects.get(event["id"], 0) + 1
-        self.check("effect_at_most_once", times <= 1,
-                   f"{event['type']} {event['id']} for {event['user']} took effect {times} times.")
-        if times == 1:
-            metrics.lags[event["id"]] = self.now - metrics.committed[event["id"]]
-        else:
+        times = self.sim.world.took_effect(event, self.now)
+        self.sim.verify()  # drawn beside the second effect
+        if times > 1:
             self.sim.note(f"{event['id']} took effect again: {event['user']} now has {times} welcome notes.")
             self.set_state(applied_twice=True)
         self.set_state(knows=self.projection(), notes=len(self.notes))
@@ -419,12 +389,12 @@ class NotesDB(Node):
         row = self.users.get(data["user"])
         if row and row["active"]:
             self.notes.append((data["user"], data["note"]))
-            self.metrics.accepted += 1
+            self.sim.world.accepted += 1
             self.set_state(notes=len(self.notes))
             label = "NOTE SAVED"
         else:
-            self.metrics.rejected += 1
-            if self.metrics.rejected == 1:
+            self.sim.world.rejected += 1
+            if self.sim.world.rejected == 1:
                 self.sim.note(f"A note for {data['user']} is refused: the projection does not know "
                               f"{data['user']}, at least not yet.")
             label = "NO SUCH USER"
@@ -436,6 +406,7 @@ class NotesDB(Node):
 
 class EventDrivenNotes(Scenario):
     slug = "event-driven-notes"
+    version = 2  # issue #13: the semantics made exact change some traces
     title = "Event-driven users and notes"
     summary_text = "A notes service keeps a projection of users from events: outbox, relay, broker, dedupe."
     teaches = ("Why writing to a database and publishing an event are two writes that can split, how the "
@@ -445,26 +416,32 @@ class EventDrivenNotes(Scenario):
         "Creating a user commits it to the User DB; the Notes service learns of it from a UserCreated event, "
         "keeps a local projection of users and accepts notes only for users it knows. Without the outbox the "
         "User service commits and then publishes, two writes a crash can split. With it, the event is an "
-        "outbox row committed in the same transaction and a relay tailing the table publishes it, marking the "
-        "row only once the broker confirms. The broker delivers each event until it is acknowledged; the "
-        "consumer may crash before acknowledging, the relay may crash after publishing, events may arrive out "
-        "of order and the broker may be down.")
+        "outbox row committed in the same transaction, and a relay polling the table every poll_ms publishes "
+        "it, marking the row only once the broker confirms. The broker delivers each event until it is "
+        "acknowledged; the consumer may crash before acknowledging, the relay may crash after publishing, events "
+        "may arrive out of order and the broker may be down.")
     theory = (
         "With the outbox every committed change is published at least once, so the projection converges to "
-        "the active users once the system is quiet: eventual consistency, after a lag of at least four network "
-        "hops plus any broker downtime. At-least-once means duplicates: an idempotent consumer records each "
+        "the active users once the system is quiet: eventual consistency, after a lag of up to one poll "
+        "period plus five network hops (the poll's query and answer, publish, delivery, apply), plus any "
+        "broker downtime. At-least-once means duplicates: an idempotent consumer records each "
         "processed event id in the same transaction as its effect and skips ids it has seen, and a per-user "
         "version (with a tombstone for deleted users) makes a late UserCreated harmless. Exactly-once "
         "delivery is not on offer; exactly-once effect is.")
-    source = ("Chris Richardson, 'Pattern: Transactional outbox' and 'Pattern: Idempotent Consumer', "
-              "microservices.io; Richardson, 'Microservices Patterns' (Manning, 2018), ch. 3.")
+    source = ("Chris Richardson, 'Pattern: Transactional outbox', 'Pattern: Polling publisher' and 'Pattern: "
+              "Idempotent Consumer', microservices.io; Richardson, 'Microservices Patterns' (Manning, 2018), ch. 3.")
     tick = "one millisecond"
     params = (
         Param("users", "int", 3, "users the client creates", 1, 20),
         Param("outbox", "bool", True, "commit an outbox row with each change; a relay publishes it"),
         Param("dedupe", "bool", True, "the consumer skips processed event ids and stale versions"),
         Param("delete_user", "bool", False, "user u1 is deleted 200 ms after it was created"),
-        Param("notes", "int", 1, "notes the client writes per user, 100 ms after creating it", 0, 5),
+        Param("notes", "int", 1, "notes the client writes per user, notes_after_ms after creating it", 0, 5),
+        Param("notes_after_ms", "int", 100, "the client writes a user's notes this long after it was created (ms)",
+              0, 10000),
+        Param("poll_ms", "int", 10, "the relay polls the outbox every this many ms", 1, 1000),
+        Param("delay_ms", "int", 2, "network delay of every message (ms)", 1, 1000),
+        Param("jitter_ms", "int", 1, "extra random delay per message, 0 to this (ms)", 0, 100),
         Param("crash_before_publish", "bool", False, "the user service crashes between its first commit and publish"),
         Param("relay_crash_after_publish", "bool", False,
               "the relay crashes after its first publish is confirmed, before marking the row"),
@@ -477,7 +454,8 @@ class EventDrivenNotes(Scenario):
              "retrying": {True: ("wait", "retrying")}, "redelivering": {True: ("wait", "redelivering")}}
     invariants = (
         Invariant("projection_consistent", "At quiescence the notes projection equals the active users."),
-        Invariant("effect_at_most_once", "Each event takes effect at most once."),
+        Invariant("effect_at_most_once", "Each event takes effect at most once.",
+                  lambda metrics: metrics.applied_twice),
     )
 
     def nodes(self, params):
@@ -486,17 +464,17 @@ class EventDrivenNotes(Scenario):
                 ("Broker", "Broker", "broker"), ("NotesService", "Notes service", "service"),
                 ("NotesDB", "Notes DB", "database")]
 
+    def world(self, params):
+        return Metrics()
+
     def setup(self, sim, params):
-        sim.network.delay, sim.network.jitter = 2, 1
-        metrics = Metrics()
-        nodes = [Client("Client", params), UserService("UserService", metrics, params), UserDB("UserDB", metrics),
-                 Relay("Relay", metrics, params), Broker("Broker", metrics, params["reorder"]),
-                 NotesService("NotesService", params), NotesDB("NotesDB", metrics, params["dedupe"])]
+        sim.network.delay, sim.network.jitter = params["delay_ms"], params["jitter_ms"]
+        outbox = Outbox()
         if params["broker_down_ms"]:
-            sim.add(nodes[4])
-            sim.crash("Broker")
             sim.schedule(params["broker_down_ms"], sim.recover, "Broker")
-        return nodes
+        return [Client("Client", params), UserService("UserService", params), UserDB("UserDB", outbox),
+                OutboxRelay("Relay", outbox, params), EventBroker("Broker", params),
+                NotesService("NotesService", params), NotesDB("NotesDB", params["dedupe"])]
 
     def finish(self, sim, params):
         active, projection = sim.nodes["UserDB"].active(), sim.nodes["NotesDB"].projection()
@@ -510,7 +488,9 @@ class EventDrivenNotes(Scenario):
         sim.check("projection_consistent", not missing and not extra, detail)
 
     def summary(self, sim, params):
-        metrics = sim.nodes["UserDB"].metrics
+        metrics = sim.world
+        hops = HOPS_OUTBOX if params["outbox"] else HOPS_DIRECT
+        poll = params["poll_ms"] if params["outbox"] else 0
         active, projection = sim.nodes["UserDB"].active(), sim.nodes["NotesDB"].projection()
         hop = sim.network.delay
         duplicates = params["relay_crash_after_publish"] and params["outbox"] or params["consumer_crash_before_ack"]
@@ -527,11 +507,13 @@ class EventDrivenNotes(Scenario):
             "welcome_notes": metrics.welcomes,
             "events_committed": len(metrics.committed),
             "events_published": metrics.published,
-            "redeliveries": metrics.redeliveries,
+            "redeliveries": sim.nodes["Broker"].redeliveries,
             "effects": dict(metrics.effects),
             "theory": {
-                "min_lag_ms": HOPS * hop,
-                "max_lag_ms_without_faults": HOPS * (hop + sim.network.jitter),
+                "hops": hops,
+                "poll_ms": poll,
+                "min_lag_ms": hops * hop,
+                "max_lag_ms_without_faults": poll + hops * (hop + sim.network.jitter),
                 "broker_down_ms": params["broker_down_ms"],
                 "converges": (params["outbox"] or not params["crash_before_publish"]) and (
                     params["dedupe"] or not params["reorder"]),
@@ -602,7 +584,9 @@ class EventDrivenNotes(Scenario):
                               str(most), most <= 1 if params["dedupe"] else None,
                               None if params["dedupe"] else "a consumer that skips seen event ids; here dedupe is off"))
         lag, down = summary["lag_ms"], params["broker_down_ms"]
-        known = (f"at least {theory['min_lag_ms']} ms = 4 hops of {sim.network.delay} ms"
+        known = (f"at least {theory['min_lag_ms']} ms = {theory['hops']} hops of {sim.network.delay} ms"
+                 + (f", and up to {theory['poll_ms']} ms more waiting for the relay's next poll"
+                    if theory["poll_ms"] else "")
                  + (f", and events committed while the broker is down wait up to {down} ms more" if down else "")
                  + "; queueing behind earlier events adds more")
         if lag is None:

@@ -1,9 +1,15 @@
-"""Payment retries with idempotency keys: retrying is only safe when the server can recognise a retry."""
+"""Payment retries with idempotency keys: retrying is only safe when the server can recognise a retry.
+
+Built on the kit: the gateways keep Stripe's idempotency-key store (kit.idempotency), the clients back off with
+Brooker's jittered policy (kit.retry), and every hop is a request with a correlation id and a timeout (kit.rpc).
+"""
 from ..engine import Node
+from ..kit.idempotency import DAY_MS as KEY_TTL_MS, KeyStore, Verdict
+from ..kit.retry import Backoff, RetryPolicy
+from ..kit.rpc import Calls
 from ..params import Param
 from ..scenario import Invariant, Scenario, known_row, plural, refuse, some, violation_clause
 
-KEY_TTL_MS = 86_400_000  # Stripe prunes keys once they are at least 24 hours old
 CHARGE_MS = 80  # the card network authorises a charge in this long
 HEALTH_MS = 20  # a gateway silent this long after a health check is down
 DOUBLE_CLICK_MS = 20
@@ -12,32 +18,9 @@ PERIOD_MS = 3000  # one billing period, compressed
 RESTART_MS = 500
 MAX_TIME = 3 * KEY_TTL_MS  # room for a retry a day later; idle time costs nothing
 GATEWAYS = ("Primary", "Fallback")
+ERRORS = {"500": "500 Server Error", "503": "503 Unavailable"}
 JITTER_TEXT = {"none": "no jitter", "full": "full jitter", "equal": "equal jitter",
                "decorrelated": "decorrelated jitter"}
-
-
-def retry_bounds(jitter, n, base, cap):
-    """The smallest and largest wait before the n-th retry (n from 1), as Brooker's formulas allow."""
-    temp = min(cap, base * 2 ** (n - 1))
-    if jitter == "none":
-        return temp, temp
-    if jitter == "full":
-        return 0, temp
-    if jitter == "equal":
-        return temp // 2, temp
-    return min(cap, base), min(cap, base * 3 ** n)
-
-
-def backoff(jitter, n, base, cap, prev, rng):
-    """The wait before the n-th retry; ``prev`` is the previous wait (decorrelated jitter grows from it)."""
-    temp = min(cap, base * 2 ** (n - 1))
-    if jitter == "none":
-        return temp
-    if jitter == "full":
-        return rng.randint(0, temp)
-    if jitter == "equal":
-        return temp // 2 + rng.randint(0, temp - temp // 2)
-    return min(cap, rng.randint(base, prev * 3))
 
 
 def charge_tag(attempt, key):
@@ -48,31 +31,40 @@ def charge_tag(attempt, key):
 
 
 class Ledger:
-    """What the gateways really charged, by logical payment: the ground truth the invariant is checked on."""
+    """What the gateways really charged, by logical payment: the world the invariant is checked on."""
 
-    def __init__(self):
-        self.charges = {}
-        self.amount = 0
-        self.attempts = 0
-        self.retry_delays = []
-        self.outcomes = {}
-        self.replays = self.conflicts = self.mismatches = self.expired = self.failovers = 0
+    def __init__(self, params):
+        self.charges, self.outcomes, self.retry_delays = {}, {}, []
+        self.amount = self.attempts = 0
+        self.replays = self.replayed_errors = self.conflicts = self.mismatches = self.expired = self.failovers = 0
+        self.double_charge = None  # how at_most_once_charge first broke
+        self.error = {"kind": params["gateway_error"],
+                      "left": params["error_count"] if params["gateway_error"] != "none" else 0}
 
-    def charge(self, payment, amount):
-        self.charges[payment] = self.charges.get(payment, 0) + 1
+    def charge(self, payment, amount, gateway, charge):
+        times = self.charges[payment] = self.charges.get(payment, 0) + 1
         self.amount += amount
-        return self.charges[payment]
+        if times > 1 and self.double_charge is None:
+            self.double_charge = f"{payment} charged {times} times: the last by {gateway} as {charge}."
+        return times
+
+    def inject(self, kinds):
+        """Whether this request gets the injected gateway error, if it is one of ``kinds``."""
+        if self.error["left"] > 0 and self.error["kind"] in kinds:
+            self.error["left"] -= 1
+            return True
+        return False
 
 
 class Gateway(Node):
-    """A payment provider with Stripe's idempotency layer: one saved response per key, for 24 hours."""
+    """A payment provider with Stripe's idempotency layer. A 503 or a hang refuses the request before it runs,
+    so nothing is saved; a 500 fails it after it began, so the 500 is saved under the key and replayed."""
 
     group = "service"
 
-    def __init__(self, id, ledger, injected):
-        super().__init__(id, label=f"{id} gateway")
-        self.ledger, self.injected = ledger, injected
-        self.keys = {}  # key -> {"fp", "at", "response"}; durable, survives a crash
+    def __init__(self, id, alive=True):
+        super().__init__(id, label=f"{id} gateway", alive=alive)
+        self.keys = KeyStore(KEY_TTL_MS)  # durable: survives a crash
         self.charged = 0
 
     def on_start(self):
@@ -81,63 +73,64 @@ class Gateway(Node):
     def on_message(self, msg):
         if msg.label == "HEALTH":
             return self.send(msg.src, "UP")
-        data = msg.data
-        if self.injected["left"] > 0:
-            self.injected["left"] -= 1
-            return self.fail(msg)
+        data, ledger = msg.data, self.sim.world
+        if ledger.inject(("503", "timeout")):
+            if ledger.error["kind"] == "timeout":
+                return self.note(f"{self.id} hangs on this charge: no answer, nothing charged.")
+            return self.send(msg.src, ERRORS["503"], {"fwd": data["fwd"]})
         key = data.get("key")
         if key is not None:
-            saved = self.keys.get(key)
-            if saved and self.now - saved["at"] >= KEY_TTL_MS:
-                del self.keys[key]
-                self.ledger.expired += 1
-                self.note(f"Key {key} was stored {self.now - saved['at']:,} ms ago, over 24 h: it was pruned, so "
+            verdict, entry = self.keys.begin(key, (data["payment"], data["amount"]), self.now)
+            if verdict != Verdict.NEW:
+                return self.answer_saved(msg, key, verdict, entry)
+            if entry.replaced_age is not None:
+                ledger.expired += 1
+                self.note(f"Key {key} was stored {entry.replaced_age:,} ms ago, over 24 h: it was pruned, so "
                           "this is a new payment.")
-                saved = None
-            if saved:
-                return self.answer_saved(msg, key, saved)
-            self.keys[key] = {"fp": (data["payment"], data["amount"]), "at": self.now, "response": None}
             self.set_state(keys=len(self.keys))
+        if ledger.inject(("500",)):
+            return self.respond(msg.src, key, ERRORS["500"], {"fwd": data["fwd"]})
         self.set_timer(CHARGE_MS, "authorised", {**data, "src": msg.src})
 
-    def fail(self, msg):
-        kind = self.injected["kind"]
-        if kind == "timeout":
-            self.note(f"{self.id} hangs on this charge: no answer, nothing charged.")
+    def answer_saved(self, msg, key, verdict, entry):
+        fwd, ledger = {"fwd": msg.data["fwd"]}, self.sim.world
+        if verdict == Verdict.MISMATCH:
+            ledger.mismatches += 1
+            first, amount = entry.fingerprint
+            what = first if first != msg.data["payment"] else f"{first} with amount {amount}"
+            self.note(f"Key {key} was first used for {what}: other parameters, refused.")
+            return self.send(msg.src, "400 Idempotency Error", fwd)
+        if verdict == Verdict.IN_FLIGHT:
+            ledger.conflicts += 1
+            return self.send(msg.src, "409 Conflict", fwd)
+        label, body = entry.response
+        if label == "200 OK":
+            ledger.replays += 1
         else:
-            self.send(msg.src, "500 Server Error" if kind == "500" else "503 Unavailable", {"fwd": msg.data["fwd"]})
+            ledger.replayed_errors += 1
+            self.note(f"Key {key} holds the {label} of its first request: replayed, not run again.")
+        self.send(msg.src, label, {**fwd, **body, "replayed": True})
 
-    def answer_saved(self, msg, key, saved):
-        data = msg.data
-        if saved["fp"] != (data["payment"], data["amount"]):
-            self.ledger.mismatches += 1
-            self.note(f"Key {key} was first used for {saved['fp'][0]}: other parameters, refused.")
-            return self.send(msg.src, "400 Idempotency Error", {"fwd": data["fwd"]})
-        if saved["response"] is None:
-            self.ledger.conflicts += 1
-            return self.send(msg.src, "409 Conflict", {"fwd": data["fwd"]})
-        self.ledger.replays += 1
-        self.send(msg.src, "200 OK", {"fwd": data["fwd"], **saved["response"], "replayed": True})
+    def respond(self, dst, key, label, body):
+        if key is not None:
+            self.keys.finish(key, (label, {k: v for k, v in body.items() if k != "fwd"}))
+        self.send(dst, label, body)
 
     def on_timer(self, label, data):
-        payment, amount, key = data["payment"], data["amount"], data.get("key")
+        payment, amount = data["payment"], data["amount"]
         self.charged += 1
-        times = self.ledger.charge(payment, amount)
         charge = f"ch_{self.id[0]}{self.charged}"
-        self.check("at_most_once_charge", times <= 1,
-                   f"{payment} charged {times} times: the last by {self.id} as {charge}.")
+        times = self.sim.world.charge(payment, amount, self.id, charge)
+        self.sim.verify()  # drawn beside the charge that broke it
         if times > 1:
             self.sim.note(f"{payment} is charged again: nothing told {self.id} this request repeats a payment "
                           "already made.")
-        response = {"payment": payment, "charge": charge}
-        if key is not None:
-            self.keys[key]["response"] = response
         self.set_state(charges=self.charged, **({"charged_twice": True} if times > 1 else {}))
-        self.send(data["src"], "200 OK", {"fwd": data["fwd"], **response})
+        self.respond(data["src"], data.get("key"), "200 OK", {"fwd": data["fwd"], "payment": payment,
+                                                                "charge": charge})
 
     def on_crash(self):
-        for key in [k for k, saved in self.keys.items() if saved["response"] is None]:
-            del self.keys[key]  # the charge in progress is rolled back with its key
+        self.keys.abandon_running()  # the charge in progress is rolled back with its key
 
 
 class PaymentManager(Node):
@@ -146,16 +139,14 @@ class PaymentManager(Node):
     label = "Payment manager"
     group = "service"
 
-    def __init__(self, id, ledger, params):
+    def __init__(self, id, params):
         super().__init__(id)
-        self.ledger = ledger
         self.read_timeout = params["timeout_ms"] // 2
         self.lose_response = params["lose_response"]
         self.health = dict.fromkeys(GATEWAYS, "unknown")
         self.pinned = {}  # key -> gateway
-        self.pending = {}  # forward id -> request being served
+        self.calls = Calls(self, field="fwd", timeout_label="read timeout")
         self.queue = []
-        self.forwarded = 0
 
     def on_start(self):
         self.set_state(**self.health)
@@ -163,7 +154,8 @@ class PaymentManager(Node):
         self.probe = self.set_timer(HEALTH_MS, "health check")
 
     def on_crash(self):
-        self.pending, self.queue = {}, []
+        self.calls.forget()
+        self.queue = []
 
     def on_recover(self):
         for gw in GATEWAYS:
@@ -173,13 +165,12 @@ class PaymentManager(Node):
     def on_message(self, msg):
         if msg.src in GATEWAYS:
             self.mark(msg.src, "up")
-            if msg.label == "UP":
-                if "unknown" not in self.health.values():
-                    self.probe.cancel()
-                    self.flush()
-                return
-            return self.relay(msg)
-        if "unknown" in self.health.values():
+            if msg.label != "UP":
+                return self.relay(msg)
+            if "unknown" not in self.health.values():
+                self.probe.cancel()
+                self.flush()
+        elif "unknown" in self.health.values():
             self.queue.append(msg)
         else:
             self.route(msg)
@@ -191,12 +182,12 @@ class PaymentManager(Node):
                     self.mark(gw, "down")
                     self.note(f"{gw} did not answer the health check: new payments go elsewhere.")
             return self.flush()
-        request = self.pending.get(data)
-        if request and not request["timed_out"]:
-            request["timed_out"] = True
-            self.mark(request["gw"], "down")
-            stays = f", so key {request['key']} stays with {request['gw']}" if request["key"] else ""
-            self.note(f"No answer from {request['gw']} in {self.read_timeout} ms: the charge may or may not "
+        call = self.calls.timed_out(label, data)
+        if call:
+            request = call.context
+            self.mark(call.dst, "down")
+            stays = f", so key {request['key']} stays with {call.dst}" if request["key"] else ""
+            self.note(f"No answer from {call.dst} in {self.read_timeout} ms: the charge may or may not "
                       f"have happened{stays}.")
             self.send(request["client"], "504 Gateway Timeout", {"req": request["req"]})
 
@@ -215,31 +206,28 @@ class PaymentManager(Node):
         key = data.get("key")
         gw = self.pinned.get(key) or next((g for g in GATEWAYS if self.health[g] == "up"), None)
         if gw is None:
-            return self.send(msg.src, "503 Unavailable", {"req": data["req"]})
+            return self.send(msg.src, ERRORS["503"], {"req": data["req"]})
         if key is not None and key not in self.pinned:
             self.pinned[key] = gw
             if gw != GATEWAYS[0]:
-                self.ledger.failovers += 1
+                self.sim.world.failovers += 1
                 self.note(f"{GATEWAYS[0]} is down: {data['payment']} fails over to {gw} with key {key}.")
-        self.forwarded += 1
-        fwd = self.forwarded
-        self.pending[fwd] = {"client": msg.src, "req": data["req"], "gw": gw, "key": key, "timed_out": False,
-                             "timer": self.set_timer(self.read_timeout, "read timeout", fwd)}
-        self.send(gw, "CHARGE", {"fwd": fwd, **{k: v for k, v in data.items() if k != "req"}}, tag=msg.tag)
+        self.calls.call(gw, "CHARGE", {k: v for k, v in data.items() if k != "req"}, self.read_timeout,
+                        context={"client": msg.src, "req": data["req"], "key": key}, tag=msg.tag)
 
     def relay(self, msg):
-        request = self.pending.pop(msg.data["fwd"], None)
-        if request is None:
+        """Pass a gateway's answer back to the client, even one that came after the 504."""
+        call = self.calls.answered(msg) or self.calls.late(msg)
+        if call is None:
             return
-        request["timer"].cancel()
-        data = {**msg.data, "req": request["req"]}
+        data = {**msg.data, "req": call.context["req"]}
         del data["fwd"]
-        sent = self.send(request["client"], msg.label, data)
+        sent = self.send(call.context["client"], msg.label, data)
         if self.lose_response and msg.label == "200 OK" and not data.get("replayed"):
             self.lose_response = False
             self.sim.network.lose(sent)
             self.sim.note(f"The 200 OK for {data['payment']} is lost on its way back: the money is taken, "
-                          f"but {request['client']} cannot know it.")
+                          f"but {call.context['client']} cannot know it.")
 
 
 class PaymentClient(Node):
@@ -247,22 +235,20 @@ class PaymentClient(Node):
 
     group = "client"
 
-    def __init__(self, id, ledger, params, jobs):
+    def __init__(self, id, params, jobs):
         super().__init__(id)
-        self.ledger, self.jobs = ledger, jobs
+        self.jobs = jobs
         self.idempotency = params["idempotency"]
-        self.max_attempts, self.jitter = params["max_attempts"], params["jitter"]
-        self.base, self.cap, self.timeout = params["base_ms"], params["cap_ms"], params["timeout_ms"]
-        self.amount = params["amount"]
+        self.policy = RetryPolicy(params["base_ms"], params["cap_ms"], params["max_attempts"], 2, params["jitter"])
+        self.timeout, self.amount = params["timeout_ms"], params["amount"]
+        self.retry_amount = params["retry_amount"] or params["amount"]
         self.double_submit = params["double_submit"]
         self.late_retry = params["late_retry_ms"]
         self.late = None  # the request id of the late retry
         self.index = 0  # the first payment not yet settled; durable, survives a crash
-        self.tries = 0
-        self.sleep = self.base
-        self.waiting = {}  # request id -> its client timeout
+        self.backoff = Backoff(self.policy)
+        self.calls = Calls(self, field="req", timeout_label="client timeout")
         self.retry = None
-        self.requests = 0
 
     @property
     def job(self):
@@ -273,7 +259,7 @@ class PaymentClient(Node):
             self.begin()
 
     def begin(self):
-        self.tries, self.sleep = 0, self.base
+        self.backoff = Backoff(self.policy)
         self.set_state(payment=self.job[0], attempt=0, status="charging")
         self.attempt()
         if self.double_submit and self.index == 0:
@@ -282,21 +268,17 @@ class PaymentClient(Node):
 
     def attempt(self, retry=True, job=None):
         payment, key = job or self.job
-        self.requests += 1
-        self.ledger.attempts += 1
+        self.sim.world.attempts += 1
+        tries = self.backoff.attempt() if retry else None
         if retry:
-            self.tries += 1
-            self.set_state(attempt=self.tries, status="charging")
-        data = {"req": self.requests, "payment": payment, "amount": self.amount}
+            self.set_state(attempt=tries, status="charging")
+        data = {"payment": payment, "amount": self.retry_amount if tries and tries > 1 else self.amount}
         if self.idempotency:
             data["key"] = key
-        self.send("PaymentManager", "CHARGE", data, tag=charge_tag(retry and self.tries, data.get("key")))
-        self.waiting[self.requests] = self.set_timer(self.timeout, "client timeout", self.requests)
+        return self.calls.call("PaymentManager", "CHARGE", data, self.timeout, tag=charge_tag(tries, data.get("key")))
 
     def on_message(self, msg):
-        timer = self.waiting.pop(msg.data["req"], None)
-        if timer:
-            timer.cancel()
+        call = self.calls.answered(msg)
         if msg.data["req"] == self.late:
             return self.late_answer(msg)
         if msg.label == "200 OK":
@@ -306,23 +288,25 @@ class PaymentClient(Node):
                               "not charged again.")
                 self.paid(msg)
             return
-        if timer is None:
+        if call is None:
             return  # an answer to a request already given up on
         if msg.label == "400 Idempotency Error":
             return self.settle("rejected")
-        if self.waiting:
+        if msg.data.get("replayed"):
+            self.note(f"The {msg.label} is the saved response under this key: retrying with it cannot succeed.")
+            return self.settle("failed")
+        if self.calls:
             return self.note(f"{msg.label}: another request for {self.job[0]} is still in flight; wait for it.")
         self.back_off(msg.label)
 
     def on_timer(self, label, data):
-        if label == "client timeout":
-            del self.waiting[data]
+        if self.calls.timed_out(label, data):
             if data == self.late:
                 return self.note("The late retry gets no answer.")
-            if not self.waiting:
+            if not self.calls:
                 self.back_off(f"No answer in {self.timeout} ms")
         elif label == "double submit":
-            if self.waiting:
+            if self.calls:
                 self.note("The customer clicks Pay again: the same payment is submitted twice.")
                 self.attempt(retry=False)
         elif label == "backoff":
@@ -332,8 +316,7 @@ class PaymentClient(Node):
             self.begin()
         elif label == "late retry":
             self.note(f"{self.late_retry:,} ms later, {data[0]} is submitted again, exactly as before.")
-            self.attempt(retry=False, job=data)
-            self.late = self.requests
+            self.late = self.attempt(retry=False, job=data).id
 
     def late_answer(self, msg):
         if msg.label != "200 OK":
@@ -343,27 +326,28 @@ class PaymentClient(Node):
         self.note(f"The late retry is charged anew as {msg.data['charge']}.")
 
     def back_off(self, why):
-        if self.tries >= self.max_attempts:
+        if self.backoff.exhausted:
             return self.settle("failed")
-        self.sleep = backoff(self.jitter, self.tries, self.base, self.cap, self.sleep, self.sim.rng)
-        self.ledger.retry_delays.append(self.sleep)
+        wait = self.backoff.next_delay(self.sim.rng)
+        self.sim.world.retry_delays.append(wait)
         self.set_state(status="backoff")
-        self.note(f"{why}: retry {self.tries} of {self.job[0]} in {self.sleep} ms ({JITTER_TEXT[self.jitter]}).")
-        self.retry = self.set_timer(self.sleep, "backoff")
+        jitter = JITTER_TEXT[self.policy.jitter]
+        self.note(f"{why}: retry {self.backoff.attempts} of {self.job[0]} in {wait} ms ({jitter}).")
+        self.retry = self.set_timer(wait, "backoff")
 
     def paid(self, msg):
         self.settle("paid")
 
     def settle(self, outcome):
-        for timer in [self.retry, *self.waiting.values()]:
-            if timer:
-                timer.cancel()
-        self.retry, self.waiting = None, {}
-        self.ledger.outcomes[self.job[0]] = outcome
+        if self.retry:
+            self.retry.cancel()
+        self.retry = None
+        self.calls.cancel_all()
+        self.sim.world.outcomes[self.job[0]] = outcome
         self.set_state(status=outcome)
         if outcome == "failed":
-            self.note(f"{self.job[0]} gives up after {self.tries} attempts: whether it was charged is unknown "
-                      "until someone reconciles with the gateways.")
+            self.note(f"{self.job[0]} gives up after {self.backoff.attempts} attempts: whether it was charged is "
+                      "unknown until someone reconciles with the gateways.")
         if outcome == "paid" and self.index == 0 and self.late_retry:
             self.set_timer(self.late_retry, "late retry", self.job)
         self.index += 1
@@ -374,7 +358,8 @@ class PaymentClient(Node):
         return NEXT_PAYMENT_MS
 
     def on_crash(self):
-        self.retry, self.waiting = None, {}
+        self.retry = None
+        self.calls.forget()
 
     def on_recover(self):
         if self.index < len(self.jobs):
@@ -390,17 +375,15 @@ class Checkout(PaymentClient):
 class Scheduler(PaymentClient):
     """Bills a subscription each period; the key is subscription and period, so a re-run reuses it."""
 
-    def __init__(self, id, ledger, params, jobs, crash_after_charge):
-        super().__init__(id, ledger, params, jobs)
-        self.crash_after_charge = crash_after_charge
+    def __init__(self, id, params, jobs):
+        super().__init__(id, params, jobs)
+        self.crash_after_charge = params["scheduler_crash"]
 
     def paid(self, msg):
         if self.crash_after_charge:
             self.crash_after_charge = False
-            self.sim.note(f"The scheduler crashes after {msg.data['payment']} was charged, before recording it: "
-                          "on restart it runs the period again.")
-            self.sim.crash(self.id)
-            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
+            self.crash_and_restart(RESTART_MS, f"The scheduler crashes after {msg.data['payment']} was charged, "
+                                               "before recording it: on restart it runs the period again.")
             return
         self.settle("paid")
 
@@ -410,6 +393,7 @@ class Scheduler(PaymentClient):
 
 class PaymentGateway(Scenario):
     slug = "payment-gateway"
+    version = 2  # issue #13: the semantics made exact change some traces
     max_time = MAX_TIME
     title = "Payment gateway: retries and idempotency keys"
     summary_text = "A checkout retries charges through primary and fallback gateways without charging twice."
@@ -431,9 +415,14 @@ class PaymentGateway(Scenario):
         "for as long as the key is kept (24 hours at Stripe: a retry a day later is a new payment). Retries "
         "wait min(cap, base*2^k) before retry k+1 with no jitter; full jitter draws from [0, that], equal "
         "jitter from [half, all of it], decorrelated jitter from [base, 3 * previous wait], capped. Jitter "
-        "keeps clients that failed together from retrying together. The 500 and 503 here fail before the "
-        "charge runs, so nothing is saved and a retry with the same key runs afresh.")
-    source = ("Stripe API reference, 'Idempotent requests' and 'Advanced error handling' (docs.stripe.com); "
+        "keeps clients that failed together from retrying together. Stripe saves the first response under a "
+        "key whatever it is, a 500 included, and replays it to every retry with that key: the 500 here fails "
+        "the charge after it began, so a retry gets the same 500 back; the 503 and the hang refuse the request "
+        "before it runs, so nothing is saved and a retry runs afresh. A retry that changes the amount under the "
+        "same key is refused with 400.")
+    source = ("Stripe, 'Idempotent requests' (docs.stripe.com/api/idempotent_requests: 'Subsequent requests "
+              "with the same key return the same result, including 500 errors') and 'Advanced error handling' "
+              "(docs.stripe.com/error-low-level); "
               "Marc Brooker, 'Exponential Backoff And Jitter', AWS Architecture Blog, 2015.")
     tick = "one millisecond"
     params = (
@@ -445,12 +434,14 @@ class PaymentGateway(Scenario):
                                                                                   "decorrelated")),
         Param("timeout_ms", "int", 1000, "client timeout (ms); the payment manager waits half of it", 200, 10000),
         Param("amount", "int", 2500, "amount of each payment (cents)", 1, 1_000_000),
+        Param("retry_amount", "int", 0, "amount a retry sends (cents; 0: the same amount): a changed request "
+              "under the same key is refused", 0, 1_000_000),
         Param("payments", "int", 1, "orders the Checkout pays", 1, 20),
         Param("recurring", "bool", False, "the Scheduler bills a subscription instead of the Checkout"),
         Param("periods", "int", 3, "billing periods the Scheduler charges", 1, 12),
         Param("lose_response", "bool", False, "the response to the first successful charge is lost"),
-        Param("gateway_error", "choice", "none", "what the first error_count charge attempts get",
-              choices=("none", "500", "503", "timeout")),
+        Param("gateway_error", "choice", "none", "what the first error_count charge attempts get (a 500 is saved "
+              "under the key and replayed; a 503 or a hang is not)", choices=("none", "500", "503", "timeout")),
         Param("error_count", "int", 1, "how many charge attempts get the gateway error", 0, 20),
         Param("double_submit", "bool", False, "the first payment is submitted twice, 20 ms apart"),
         Param("primary_down", "bool", False, "the primary gateway is down from the start"),
@@ -463,7 +454,8 @@ class PaymentGateway(Scenario):
              "status": {"charging": "busy", "backoff": "wait", "paid": "done", "failed": "fail",
                         "rejected": "fail"}}
     invariants = (
-        Invariant("at_most_once_charge", "Each logical payment is charged at most once."),
+        Invariant("at_most_once_charge", "Each logical payment is charged at most once.",
+                  lambda ledger: ledger.double_charge),
     )
 
     def nodes(self, params):
@@ -477,28 +469,22 @@ class PaymentGateway(Scenario):
         if params["reuse_key"] and (params["recurring"] or params["payments"] < 2):
             refuse("reuse_key", "needs the Checkout with at least 2 payments")
 
+    def world(self, params):
+        return Ledger(params)
+
     def setup(self, sim, params):
         sim.network.delay, sim.network.jitter = 3, 2
-        ledger = Ledger()
-        injected = {"kind": params["gateway_error"],
-                    "left": params["error_count"] if params["gateway_error"] != "none" else 0}
         orders = [f"order-{i}" for i in range(1, params["payments"] + 1)]
         checkout_jobs = [] if params["recurring"] else [
             (order, "key-order-1" if params["reuse_key"] else f"key-{order}") for order in orders]
         periods = [f"sub-1:period-{k}" for k in range(1, params["periods"] + 1)] if params["recurring"] else []
-        nodes = [Checkout("Checkout", ledger, params, checkout_jobs), PaymentManager("PaymentManager", ledger, params),
-                 Gateway("Primary", ledger, injected), Gateway("Fallback", ledger, injected),
-                 Scheduler("Scheduler", ledger, params, [(p, p) for p in periods], params["scheduler_crash"])]
-        if params["primary_down"]:
-            sim.add(nodes[2])
-            sim.crash("Primary")
-        return nodes
-
-    def ledger(self, sim):
-        return sim.nodes["PaymentManager"].ledger
+        return [Checkout("Checkout", params, checkout_jobs), PaymentManager("PaymentManager", params),
+                Gateway("Primary", alive=not params["primary_down"]), Gateway("Fallback"),
+                Scheduler("Scheduler", params, [(p, p) for p in periods])]
 
     def summary(self, sim, params):
-        ledger = self.ledger(sim)
+        ledger = sim.world
+        policy = RetryPolicy(params["base_ms"], params["cap_ms"], params["max_attempts"], 2, params["jitter"])
         logical = params["periods"] if params["recurring"] else params["payments"]
         return {
             "charges": sum(ledger.charges.values()),
@@ -508,6 +494,7 @@ class PaymentGateway(Scenario):
             "charges_by_payment": dict(sorted(ledger.charges.items())),
             "outcomes": ledger.outcomes,
             "replayed": ledger.replays,
+            "replayed_errors": ledger.replayed_errors,
             "conflicts": ledger.conflicts,
             "idempotency_errors": ledger.mismatches,
             "expired_keys": ledger.expired,
@@ -516,8 +503,7 @@ class PaymentGateway(Scenario):
                 "logical_payments": logical,
                 "max_charges": logical,
                 "max_amount": logical * params["amount"],
-                "delay_bounds": [list(retry_bounds(params["jitter"], n, params["base_ms"], params["cap_ms"]))
-                                 for n in range(1, params["max_attempts"])],
+                "delay_bounds": [list(policy.bounds(k)) for k in range(1, params["max_attempts"])],
                 "key_ttl_ms": KEY_TTL_MS,
                 "gateway_read_timeout_ms": params["timeout_ms"] // 2,
             },
@@ -547,6 +533,13 @@ class PaymentGateway(Scenario):
         if rejected and params["reuse_key"]:
             return (f"{some(rejected)} {'was' if len(rejected) == 1 else 'were'} rejected with 400: "
                     f"{'it' if len(rejected) == 1 else 'they'} reused order-1's idempotency key with other parameters.")
+        if rejected:
+            taken = " though the first attempt's charge stands" if summary["charges"] else ""
+            return (f"{some(rejected)} was refused with 400{taken}: its retry changed the amount to "
+                    f"{params['retry_amount']} under the same idempotency key.")
+        if failed and summary["replayed_errors"]:
+            return (f"{some(failed)} failed for good: the gateway saved its 500 under the idempotency key and "
+                    "replayed it to the retry instead of running the charge again.")
         if failed:
             return (f"{some(failed)} gave up after {plural(params['max_attempts'], 'attempt')}: whether money moved "
                     f"is unknown until someone reconciles with the gateways.")

@@ -467,8 +467,11 @@ class Raft(Scenario):
             20 * params["election_timeout_max"]
 
     def simulate(self, params, seed=0, faults=()):
-        sim = Simulation(self, params, seed, faults, max_events=self.max_events, max_time=self.horizon(params, faults))
+        horizon = self.horizon(params, faults)
+        sim = Simulation(self, params, seed, faults, max_events=self.max_events, max_time=horizon)
         sim.ledger.quiet_after = self.last_fault(faults)
+        sim.horizon = ("horizon", f"Stopped at the horizon, t={horizon}: twenty election timeouts after the last "
+                                  f"command and the last scripted fault, not every command was committed everywhere.")
         return sim
 
     def setup(self, sim, params):
