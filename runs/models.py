@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.urls import reverse
 
+import simulations
+
 
 def new_run_id():
     """72 random bits, URL-safe: unguessable and short enough to read out in class."""
@@ -36,6 +38,8 @@ class Run(models.Model):
                                  help_text="held by the browser that started the run: only it may drive or resume it")
     lease = models.CharField(max_length=32, blank=True, default="", editable=False,
                              help_text="which connection drives the run now: a resume takes it, older writers are refused")
+    version = models.PositiveIntegerField(null=True, blank=True, editable=False,
+                                          help_text="the scenario's model version that made the run (Scenario.version)")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="branches")
     branch_seq = models.IntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -46,6 +50,19 @@ class Run(models.Model):
 
     def __str__(self):
         return f"{self.scenario} {self.id}"
+
+    def save(self, *args, **kwargs):
+        if self.version is None:
+            scenario = simulations.SCENARIOS.get(self.scenario)
+            self.version = scenario.version if scenario else 1
+        super().save(*args, **kwargs)
+
+    @property
+    def older_model(self):
+        """The scenario's model changed since this run was made: its saved trace replays exactly, but a re-run
+        of the same set-up (a resume, a branch, the set-up link) follows today's model."""
+        scenario = simulations.SCENARIOS.get(self.scenario)
+        return bool(scenario and (self.version or 1) < scenario.version)
 
     def get_absolute_url(self):
         return reverse("run", args=[self.id])
