@@ -16,6 +16,17 @@ class Invariant:
     text: str
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A decision a search may take besides faults, such as a traitor's answer: its position in the run,
+    what this run took there, the other values it may take, and each value in words."""
+    position: int
+    taken: str
+    values: tuple
+    what: str
+    words: dict
+
+
 class Scenario:
     slug = ""
     title = ""
@@ -80,6 +91,15 @@ class Scenario:
         """Parse, run to the end and return the trace: the simplest way to use a scenario."""
         params, faults = self.parse(raw_params, faults)
         return self.simulate(params, seed, faults).run()
+
+    # -- search (simulations/explore.py) ----------------------------------
+    def choice_points(self, sim):
+        """The ``Choice`` points of a finished run; most scenarios have none, only faults."""
+        return []
+
+    def with_choices(self, params, picks):
+        """``params`` made to take ``picks`` ({position: value}) at the run's choice points."""
+        return params
 
     def schema(self):
         defaults = {}
