@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "runs",
     "classroom",
     "challenges",
+    "searches",
 ]
 
 MIDDLEWARE = [
