@@ -13,6 +13,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.db import connections
 
 import simulations
 from simulations.explore import Search, parse_goal
@@ -93,6 +94,8 @@ class LocalJobs:
             job["state"] = "done"
         except Exception as e:  # a scenario bug or a database error: the poll says so, the pool lives on
             job.update(state="failed", error=f"the search failed: {type(e).__name__}")
+        finally:
+            connections.close_all()  # this thread's own: the pool's threads outlive any request
         job["at"] = time.monotonic()
 
     def status(self, job_id):

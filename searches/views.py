@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 import simulations
 from scenarios.setup import parse_setup
-from simulations.explore import KINDS, check_budget, parse_goal, parse_kinds
+from simulations.explore import check_budget, default_kinds, parse_goal, parse_kinds
 from simulations.params import ParamError
 
 from . import jobs
@@ -40,7 +40,7 @@ def spec_from(scenario, data):
             "max_faults": whole(data, "max_faults", 1, jobs.MAX_FAULTS),
             "max_runs": whole(data, "max_runs", 1000, jobs.MAX_RUNS),
             "seconds": whole(data, "seconds", 30, jobs.MAX_SECONDS),
-            "kinds": list(parse_kinds(data.getlist("kinds") or KINDS))}
+            "kinds": list(parse_kinds(data.getlist("kinds") or default_kinds(scenario)))}
     check_budget(spec["max_faults"], spec["max_runs"])
     return spec
 

@@ -106,6 +106,11 @@ def parse_delays(raw):
     return tuple(sorted(set(items)))
 
 
+def default_kinds(scenario):
+    """What a search tries unless told: the scenario's ``search_kinds`` (the faults its theorem is about), else all."""
+    return tuple(scenario.search_kinds or KINDS)
+
+
 def check_budget(max_faults, max_runs):
     for name, value, most in (("max_faults", max_faults, MAX_FAULTS), ("max_runs", max_runs, MAX_RUNS)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
@@ -167,11 +172,12 @@ class Result:
     def report(self):
         states = plural(self.states, "distinct state")
         if self.found:
-            how = words(self.steps) if self.steps else "the set-up as it is, with no perturbation"
-            return (f"Broken: {self.reached} is violated after {plural(len(self.steps), 'perturbation')}: {how}. "
-                    f"Found in {plural(self.runs, 'run')} ({states}).") if self.goal.kind == "invariant" else (
-                f"Reached {self.reached} after {plural(len(self.steps), 'perturbation')}: {how}. "
-                f"Found in {plural(self.runs, 'run')} ({states}).")
+            what = (f"Broken: {self.reached} is violated" if self.goal.kind == "invariant" else
+                    f"Reached {self.reached}")
+            if not self.steps:
+                return f"{what} by the set-up as it is, with no perturbation."
+            return (f"{what} after {plural(len(self.steps), 'perturbation')}: {words(self.steps)}. "
+                    f"Found in {plural(self.runs, 'run')} ({states}).")
         kinds = words(list(self.kinds), "or")
         if self.complete:
             return (f"Not broken: all {plural(self.runs, 'run')} with up to {plural(self.max_faults, 'perturbation')} "
@@ -191,15 +197,16 @@ class Result:
 
 
 class Search:
-    """One search: ``run()`` returns a Result. ``progress`` gets a dict (runs, states, depth) every ``every``
-    runs; ``stop()`` returns a reason ("time", "cancelled") to end the search early, or None."""
+    """One search: ``run()`` returns a Result. ``kinds`` defaults to the scenario's ``search_kinds``;
+    ``progress`` gets a dict (runs, states, depth) every ``every`` runs; ``stop()`` returns a reason ("time",
+    "cancelled") to end the search early, or None."""
 
     def __init__(self, scenario, params, seed=0, faults=(), goal=Goal(), max_faults=1, max_runs=1000,
-                 kinds=KINDS, delays=None, stop=None, progress=None, every=100):
+                 kinds=None, delays=None, stop=None, progress=None, every=100):
         check_budget(max_faults, max_runs)
         self.scenario, self.params, self.seed, self.faults = scenario, params, seed, list(faults)
         self.goal, self.max_faults, self.max_runs = goal, max_faults, max_runs
-        self.kinds = parse_kinds(kinds)
+        self.kinds = parse_kinds(kinds if kinds is not None else default_kinds(scenario))
         self.delays = parse_delays(delays) if delays is not None else None
         self.stop, self.progress, self.every = stop, progress, every
         self.baseline = {}  # choice position -> what the unperturbed run took there
@@ -283,7 +290,7 @@ class Search:
                 sim = root if not parent else self.execute(parent)
                 for candidate in self.candidates(sim, parent):
                     child = tuple(sorted((*parent, candidate), key=canon))
-                    key = "|".join(map(canon, child))
+                    key = hashlib.blake2b("|".join(map(canon, child)).encode(), digest_size=16).digest()
                     if key in self.tried:
                         continue
                     reason = "max_runs" if self.runs >= self.max_runs else self.stop and self.stop()

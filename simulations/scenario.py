@@ -41,6 +41,7 @@ class Scenario:
     bands = {}  # state key -> {value: tone or (tone, label)}: the coloured band along a lifeline (first key wins)
     max_events = 200_000
     max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
+    search_kinds = None  # what "Find a way to break it" tries unless told (simulations/explore.py): None for all
 
     # -- declarations -----------------------------------------------------
     def nodes(self, params):

@@ -107,7 +107,14 @@ def test_payment_gateway_without_keys_one_lost_response_charges_twice():
 def test_a_set_up_already_broken_is_found_with_no_perturbation():
     result = search("byzantine-generals", params={"n": 3})
     assert result.found and result.perturbations == [] and result.runs == 1
-    assert "with no perturbation" in result.report()
+    assert result.report() == "Broken: IC2 is violated by the set-up as it is, with no perturbation."
+
+
+def test_byzantine_search_asks_what_a_traitor_can_do_unless_told_otherwise():
+    assert search("byzantine-generals", params={"n": 4}, max_faults=2).kinds == ("choice",)
+    assert not search("byzantine-generals", params={"n": 4}, max_faults=2).found
+    lost = search("byzantine-generals", params={"n": 4}, kinds="drop", max_faults=1)  # one more fault than m
+    assert lost.found and lost.steps == ["drop the 1st ATTACK from C to L1"]
 
 
 def test_an_outcome_can_be_the_goal():

@@ -1,6 +1,6 @@
 from django import template
 
-from simulations.explore import KINDS
+from simulations.explore import KINDS, default_kinds
 from simulations.scenario import Scenario
 
 from .. import jobs
@@ -15,7 +15,7 @@ KIND_WORDS = {"drop": "drop a message", "duplicate": "duplicate one", "delay": "
 def search_panel(scenario):
     """What the panel offers for this scenario: its perturbation kinds, goals and budgets."""
     choices = type(scenario).choice_points is not Scenario.choice_points
-    return {"kinds": [(k, KIND_WORDS[k]) for k in KINDS if k != "choice" or choices],
+    return {"kinds": [(k, KIND_WORDS[k], k in default_kinds(scenario)) for k in KINDS if k != "choice" or choices],
             "invariants": [i.name for i in scenario.invariants],
             "faults": range(1, jobs.MAX_FAULTS + 1),
             "runs": [r for r in (100, 1000, 5000, jobs.MAX_RUNS)],

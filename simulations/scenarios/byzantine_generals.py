@@ -318,6 +318,7 @@ class ByzantineGenerals(Scenario):
               "they send: A (ATTACK), R (RETREAT), - (nothing) or = (the honest value), comma-separated; "
               "messages past the list are honest", pattern=rf"(?:{ANSWER}(?:\s*,\s*{ANSWER})*)?", max_length=4000),
     )
+    search_kinds = ("choice",)  # the theorem tolerates traitors, not lost messages: a search asks what a traitor can do
     bands = {"traitor": {strategy: ("traitor", "traitor") for strategy in STRATEGIES},
              "decision": {ATTACK: "done", RETREAT: "done"}}
     invariants = (

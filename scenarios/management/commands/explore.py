@@ -37,7 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-faults", default="1", help=f"perturbations per run, 1 to {MAX_FAULTS} (default 1)")
         parser.add_argument("--max-runs", default="1000", help=f"runs to try, 1 to {MAX_RUNS:,} (default 1000)")
         parser.add_argument("--seconds", default=None, help=f"stop after this long, 1 to {MAX_SECONDS}")
-        parser.add_argument("--kinds", default=",".join(KINDS), help=f"perturbations to try, among {', '.join(KINDS)}")
+        parser.add_argument("--kinds", default=None, help=f"perturbations to try, among {', '.join(KINDS)} "
+                                                          "(default: all, or the scenario's own, e.g. choice for "
+                                                          "byzantine-generals' traitors)")
         parser.add_argument("--delays", default=None, help="delays to try, in ticks, comma-separated "
                                                            "(default 1, 4, 16... up to past the run's end)")
         parser.add_argument("--format", choices=("text", "json"), default="text")
