@@ -1,5 +1,6 @@
 // "Find a way to break it": send the set-up above and the search's goal and budget, follow the job's progress
-// (runs explored, distinct states, depth), cancel it, and show the run found or what was covered.
+// (runs explored, distinct states, depth), cancel it, and show the run found or what was covered. (A cancel posts
+// no body: an empty multipart one is refused as malformed.)
 
 import { esc } from "./html.js";
 
@@ -113,7 +114,7 @@ if (panel) {
     if (!job) return;
     cancel.disabled = true;
     stats.textContent = "cancelling…";
-    try { await post(job.cancel, new FormData()); } catch { /* the next poll tells */ }
+    try { await post(job.cancel); } catch { /* the next poll tells */ }
     if (!timer) poll();
   });
 }
