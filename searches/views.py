@@ -3,6 +3,7 @@
 JSON over plain HTTP (the run protocol's WebSocket is not involved). One search per browser session at a time:
 a second start while the first is queued or running is refused with 409.
 """
+from django.conf import settings
 from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -11,6 +12,8 @@ import simulations
 from scenarios.setup import parse_setup
 from simulations.explore import check_budget, default_kinds, parse_goal, parse_kinds
 from simulations.params import ParamError
+
+from config.security import allow, client_ip
 
 from . import jobs
 
@@ -66,6 +69,9 @@ def start(request, slug):
     if running:
         return JsonResponse({"errors": {"__all__": "your search is still running: cancel it or let it finish"},
                              **links(running)}, status=409)
+    limit = settings.RATE_LIMIT_SEARCHES
+    if not allow(f"searches:{client_ip(request)}", limit, 60):
+        return refuse({"__all__": f"too many searches from your address: at most {limit} a minute; wait a minute"}, 429)
     try:
         job_id = jobs.backend().submit(spec)
     except jobs.Busy as e:

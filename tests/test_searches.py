@@ -172,3 +172,15 @@ def test_any_worker_process_takes_a_search_that_a_web_process_queued(server_db):
     finally:
         worker.terminate()
         worker.wait(10)
+
+
+def test_search_starts_are_rate_limited_per_address(settings):
+    settings.RATE_LIMIT_SEARCHES = 1
+    from django.core.cache import cache
+
+    cache.clear()
+    first, second = Client(REMOTE_ADDR="10.9.8.7"), Client(REMOTE_ADDR="10.9.8.7")
+    job = start(first, kinds=["drop"]).json()
+    refused = start(second, kinds=["drop"])
+    assert refused.status_code == 429 and "too many searches from your address: at most 1 a minute" in refused.json()["errors"]["__all__"]
+    wait(first, job)
