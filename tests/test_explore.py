@@ -245,3 +245,14 @@ def test_cli_bad_arguments_fail_with_a_reason(args, reason):
     with pytest.raises(CommandError) as e:
         explore_cli(*args)
     assert reason in str(e.value)
+
+
+@pytest.mark.parametrize("slug", list(simulations.SCENARIOS))
+def test_every_scenario_can_be_searched_and_a_run_found_replays_as_an_ordinary_run(slug):
+    scenario = simulations.get(slug)
+    result = search(slug, max_faults=2, max_runs=300)
+    assert result.runs <= 300 and 1 <= result.states <= result.runs and result.report()
+    if result.found:
+        params, faults = scenario.parse(result.params, result.faults)  # the script validates like any other
+        summary = scenario.run(params, result.seed, faults)[-1]["summary"]
+        assert result.reached in summary["violations"]
