@@ -1,7 +1,8 @@
 """Is there any way to break it? A breadth-first search over bounded perturbations of one set-up.
 
 A perturbation is an ordinary fault-script entry (drop, duplicate or delay the nth message with a given
-label, source and destination; crash a node at a tick) or, where a scenario declares ``choice_points``, a
+label, source and destination; reorder, a delay that lets the next message to the same node arrive first,
+"you are the network" picking which in-flight message is delivered next; crash a node at a tick) or, where a scenario declares ``choice_points``, a
 choice such as a traitor's answer. Candidates come from the trace of the run they perturb: each message it
 sent, each tick at which a node took a step. Level d runs the sets of d perturbations grown from the runs
 of level d-1, so the first run that reaches the goal has the fewest perturbations, and it is an ordinary
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from .params import ParamError, to_text
 from .scenario import plural, words
 
-KINDS = ("drop", "duplicate", "delay", "crash", "choice")
+KINDS = ("drop", "duplicate", "delay", "reorder", "crash", "choice")
 MAX_RUNS = 100_000
 MAX_FAULTS = 6
 MAX_DELAYS = 8
@@ -211,6 +212,7 @@ class Search:
         self.stop, self.progress, self.every = stop, progress, every
         self.baseline = {}  # choice position -> what the unperturbed run took there
         self.points = {}  # choice position -> Choice, to say a pick in words
+        self.overtakes = {}  # canon of a reorder's delay -> the message that overtakes, to say it in words
         self.seen, self.tried = set(), set()
         self.runs, self.depth, self.by_depth = 0, 0, {}
 
@@ -235,18 +237,22 @@ class Search:
         crashed = {p["node"] for p in taken if p.get("action") == "crash"}
         picked = {p["choice"] for p in taken if "choice" in p}
         lost = {e["msg"] for e in trace if e["kind"] == "drop"}
-        out, counts, steps = [], {}, {}
+        out, counts, steps, matches, last = [], {}, {}, {}, {}
         for event in trace:
             kind, t = event["kind"], event["t"]
             node = (event["src"] if kind == "send" else event["dst"] if kind == "deliver" else
                     event.get("node") if kind in ("timer", "state") else None)
             if node is not None and t > 0:
                 steps.setdefault(node, set()).add(t)
+            if kind == "deliver" and "reorder" in kinds:
+                out.extend(self.reorder(last.get(event["dst"]), event, matches, touched))
+                last[event["dst"]] = event
             if kind != "send":
                 continue
             key = (event["label"], event["src"], event["dst"])
             counts[key] = counts.get(key, 0) + 1
             match = {"label": key[0], "src": key[1], "dst": key[2], "nth": counts[key]}
+            matches[event["msg"]] = (match, event["seq"])
             if event["msg"] in lost or canon(match) in touched:
                 continue
             if "drop" in kinds:
@@ -267,6 +273,18 @@ class Search:
                 if point.position not in picked:
                     out.extend((0, {"choice": point.position, "value": v}) for v in point.values)
         return [c for _, c in out]
+
+    def reorder(self, first, then, matches, touched):
+        """Deliver ``then`` before ``first``, the delivery just before it at the same node, when it was already
+        in flight: ``first`` is delayed until just after ``then`` arrives."""
+        if first is None or first["msg"] not in matches or then["msg"] not in matches:
+            return []
+        (match, _), (overtaking, sent) = matches[first["msg"]], matches[then["msg"]]
+        if sent > first["seq"] or canon(match) in touched:
+            return []
+        delay = {"action": "delay", "match": match, "by": then["t"] - first["t"] + 1}
+        self.overtakes[canon(delay)] = overtaking
+        return [(first["t"], delay)]
 
     # -- the search ------------------------------------------------------------
     def run(self):
@@ -327,6 +345,11 @@ class Search:
         if p["action"] == "crash":
             return f"crash {p['node']} at t={p['at']}"
         m = p["match"]
+        first = self.overtakes.get(canon(p))
+        if first:
+            return (f"deliver the {ordinal(first['nth'])} {first['label']} from {first['src']} to {first['dst']} "
+                    f"before the {ordinal(m['nth'])} {m['label']} from {m['src']} (delayed by "
+                    f"{plural(p['by'], 'tick')})")
         text = f"{p['action']} the {ordinal(m['nth'])} {m['label']} from {m['src']} to {m['dst']}"
         return text + (f" by {plural(p['by'], 'tick')}" if p["action"] == "delay" else "")
 

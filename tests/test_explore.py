@@ -189,6 +189,14 @@ def test_the_chosen_strategy_sends_the_answers_given():
         simulations.get("byzantine-generals").parse({"answers": "A,maybe"})
 
 
+def test_the_network_may_deliver_the_next_message_first_and_a_late_round_is_a_missing_value():
+    result = search("byzantine-generals", params={"n": 4}, kinds="reorder", max_faults=1)
+    assert result.found and result.reached == "IC1"
+    assert result.steps == ["deliver the 1st RETREAT from L3 to L1 before the 1st ATTACK from L2 (delayed by 1 tick)"]
+    assert result.faults == [{"action": "delay", "match": {"label": "ATTACK", "src": "L2", "dst": "L1", "nth": 1},
+                              "by": 1}]
+
+
 def test_goal_of_a_default_search_is_any_invariant():
     assert parse_goal(simulations.get("two-generals"), "") == Goal("invariant")
 

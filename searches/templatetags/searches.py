@@ -8,6 +8,7 @@ from .. import jobs
 register = template.Library()
 
 KIND_WORDS = {"drop": "drop a message", "duplicate": "duplicate one", "delay": "delay one",
+              "reorder": "deliver another first",
               "crash": "crash a node", "choice": "choose a traitor's answers"}
 
 
