@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "runs",
     "classroom",
     "challenges",
+    "searches",
 ]
 
 MIDDLEWARE = [
@@ -142,9 +143,11 @@ CACHES = {"default": {
     "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "lifelines",
     "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
 } if REDIS_URL else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lifelines"}}
-# Per client address and per minute (0 turns a limit off): pages here, run starts in the consumer.
+# Per client address and per minute (0 turns a limit off): pages here, run starts in the consumer, searches in
+# searches/views.py.
 RATE_LIMIT_PAGES = int(os.environ.get("RATE_LIMIT_PAGES", 600))
 RATE_LIMIT_RUNS = int(os.environ.get("RATE_LIMIT_RUNS", 120))
+RATE_LIMIT_SEARCHES = int(os.environ.get("RATE_LIMIT_SEARCHES", 20))
 # What one WebSocket connection may cost (README "Reliability and security"): bytes of events sent and not yet
 # acknowledged; how long a full window may go without an ack before the connection is closed (4008); the size
 # of catch-up frames (watch, resume), well under daphne's 1 MiB message limit.

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("runs.urls")),
     path("", include("classroom.urls")),
     path("", include("challenges.urls")),
+    path("", include("searches.urls")),
     path("", include("scenarios.urls")),
 ]
 

@@ -22,6 +22,17 @@ class Invariant:
     violation: Callable[[Any], str | None] | None = None
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A decision a search may take besides faults, such as a traitor's answer: its position in the run,
+    what this run took there, the other values it may take, and each value in words."""
+    position: int
+    taken: str
+    values: tuple
+    what: str
+    words: dict
+
+
 class Scenario:
     slug = ""
     title = ""
@@ -37,6 +48,7 @@ class Scenario:
     max_events = 200_000
     max_time = 10_000_000  # ticks; raise it for scenarios whose clock is in milliseconds and spans days
     version = 1  # bumped when the same inputs give another trace, so that runs saved before can be told apart
+    search_kinds = None  # what "Find a way to break it" tries unless told (simulations/explore.py): None for all
 
     # -- declarations -----------------------------------------------------
     def nodes(self, params):
@@ -92,6 +104,15 @@ class Scenario:
         """Parse, run to the end and return the trace: the simplest way to use a scenario."""
         params, faults = self.parse(raw_params, faults)
         return self.simulate(params, seed, faults).run()
+
+    # -- search (simulations/explore.py) ----------------------------------
+    def choice_points(self, sim):
+        """The ``Choice`` points of a finished run; most scenarios have none, only faults."""
+        return []
+
+    def with_choices(self, params, picks):
+        """``params`` made to take ``picks`` ({position: value}) at the run's choice points."""
+        return params
 
     def schema(self):
         defaults = {}

@@ -3,11 +3,13 @@ from itertools import permutations
 
 from ..engine import Node
 from ..params import Param
-from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
+from ..scenario import Choice, Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
 
 ATTACK, RETREAT = "ATTACK", "RETREAT"
 PLANS = (ATTACK, RETREAT)
-STRATEGIES = ("attack", "retreat", "flip", "split", "silent", "random")
+STRATEGIES = ("attack", "retreat", "flip", "split", "silent", "random", "chosen")
+SAYS = {"A": ATTACK, "R": RETREAT, "-": None}  # an answer of the chosen strategy; "=" passes on the honest value
+ANSWER = r"[AR=-]"
 MAX_OM_MESSAGES = 1000
 LIES = {
     "attack": "it says ATTACK to everyone, whatever it heard",
@@ -16,6 +18,7 @@ LIES = {
     "split": "it says ATTACK to odd-numbered lieutenants and RETREAT to even-numbered ones",
     "silent": "it sends nothing, and a missing value counts as RETREAT",
     "random": "it says ATTACK or RETREAT at random, message by message",
+    "chosen": "it says what the answers parameter chose for each of its messages",
 }
 
 
@@ -49,6 +52,7 @@ class General(Node):
         self.counted = False  # loyal and up when the lieutenants decided
         self.decision = None
         self.forged = 0
+        self.answers = None  # the traitors' shared Answers, set by the scenario
 
     @property
     def loyal(self):
@@ -64,7 +68,7 @@ class General(Node):
 
     def tell(self, dst, honest, path):
         """Send ``honest`` along the relay ``path`` (it ends at ``dst``), or the traitor's lie instead."""
-        value = self.lie(honest, dst) if self.traitor else honest
+        value = self.answers.give(self, dst, honest, self.lie(honest, dst)) if self.traitor else honest
         if value is None:
             return
         forged = value != honest
@@ -82,7 +86,30 @@ class General(Node):
             return ATTACK if int(dst[1:]) % 2 else RETREAT
         if strategy == "random":
             return self.sim.rng.choice(PLANS)
+        if strategy == "chosen":
+            return self.answers.chosen(honest)
         return ATTACK if strategy == "attack" else RETREAT
+
+
+class Answers:
+    """The traitors' messages in the order they are sent, one position each (a silent one too).
+
+    The chosen strategy reads its answers from here; every strategy writes down what it gave, so that a
+    search can take any run's answers as its starting point and change one position at a time.
+    """
+
+    def __init__(self, text):
+        self.script = [part.strip() for part in text.split(",")] if text.strip() else []
+        self.given = []  # (sender, dst, honest value, value sent or None), by position
+
+    def chosen(self, honest):
+        position = len(self.given)
+        pick = self.script[position] if position < len(self.script) else "="
+        return honest if pick == "=" else SAYS[pick]
+
+    def give(self, general, dst, honest, value):
+        self.given.append((general.id, dst, honest, value))
+        return value
 
 
 class Commander(General):
@@ -285,8 +312,13 @@ class ByzantineGenerals(Scenario):
         Param("traitors", "nodes", lambda p: [f"L{p['n'] - 1}"], "the traitors; may include the commander C",
               max=9, choices=lambda p: ["C", *(f"L{i}" for i in range(1, p["n"]))]),
         Param("strategy", "choice", "flip", "how traitors lie: split says ATTACK to odd and RETREAT to even "
-              "lieutenants; silent sends nothing; random draws each value", choices=STRATEGIES),
+              "lieutenants; silent sends nothing; random draws each value; chosen follows answers",
+              choices=STRATEGIES),
+        Param("answers", "text", "", "with strategy chosen: what the traitors send, message by message in the order "
+              "they send: A (ATTACK), R (RETREAT), - (nothing) or = (the honest value), comma-separated; "
+              "messages past the list are honest", pattern=rf"(?:{ANSWER}(?:\s*,\s*{ANSWER})*)?", max_length=4000),
     )
+    search_kinds = ("choice",)  # the theorem tolerates traitors, not lost messages: a search asks what a traitor can do
     bands = {"traitor": {strategy: ("traitor", "traitor") for strategy in STRATEGIES},
              "decision": {ATTACK: "done", RETREAT: "done"}}
     invariants = (
@@ -315,10 +347,27 @@ class ByzantineGenerals(Scenario):
         commander = Commander(params)
         kind = OralLieutenant if params["mode"] == "om" else SignedLieutenant
         lieutenants = [kind(f"L{i}", params) for i in range(1, params["n"])]
+        answers = Answers(params.get("answers", ""))
+        for general in (commander, *lieutenants):
+            general.answers = answers
         rounds = Rounds(sim, params, commander, lieutenants)
         sim.schedule(0, rounds.begin)
         self.introduce(sim, params)
         return [commander, *lieutenants]
+
+    def choice_points(self, sim):
+        """Each message a traitor sends (or withholds) is a choice: ATTACK, RETREAT or nothing."""
+        points = []
+        for position, (sender, dst, honest, value) in enumerate(sim.nodes["C"].answers.given):
+            taken = next(code for code, says in SAYS.items() if says == value)
+            points.append(Choice(position, taken, tuple(c for c in SAYS if c != taken),
+                                 f"traitor {sender}'s message to {dst} (honest: {honest})",
+                                 {"A": "says ATTACK", "R": "says RETREAT", "-": "says nothing"}))
+        return points
+
+    def with_choices(self, params, picks):
+        answers = ",".join(picks.get(position, "=") for position in range(max(picks) + 1)) if picks else ""
+        return {**params, "strategy": "chosen", "answers": answers}
 
     def introduce(self, sim, params):
         """Say at the outset whether the theorem promises anything for this run."""

@@ -284,6 +284,7 @@ class TokenRing(Scenario):
         Param("generations", "bool", True, "number tokens so that a stale one is discarded"),
         Param("ack", "bool", False, "acknowledge each pass and skip a successor that does not answer"),
     )
+    search_kinds = ("drop", "delay", "crash")  # a lost, late or crashed holder: what the monitor is there for
     bands = {"in_cs": {True: ("busy", "in CS")}, "token": {"kept": ("hold", "keeps token")},
              "waiting": {True: ("wait", "wants CS")}}
     invariants = (
