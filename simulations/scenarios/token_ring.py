@@ -41,12 +41,16 @@ class Ring:
         return not self.generations or gen == self.newest
 
     def valid_tokens(self, sim):
-        """Every valid token now, as (where, words): in flight and not doomed by the network, or held inside."""
-        tokens = [(m.id, f"one is in flight {m.src}→{m.dst} (sent at t={m.sent_at})")
-                  for m in sim.network.in_flight.values()
-                  if m.label == "TOKEN" and m.fate is None and self.valid(m.data["gen"])]
-        return tokens + [(node.id, f"{node.id} holds one inside its critical section") for node in sim.nodes.values()
-                         if node.alive and node.holding is not None and self.valid(node.holding)]
+        """Every valid token now: a message in flight that the network has not doomed, or the id of its holder."""
+        return [m for m in sim.network.in_flight.values()
+                if m.label == "TOKEN" and m.fate is None and self.valid(m.data["gen"])] + [
+            node for node in self.inside if self.valid(sim.nodes[node].holding)]
+
+    @staticmethod
+    def where(token):
+        if isinstance(token, str):
+            return f"{token} holds one inside its critical section"
+        return f"one is in flight {token.src}→{token.dst} (sent at t={token.sent_at})"
 
 
 class RingNode(Node):
@@ -74,13 +78,16 @@ class RingNode(Node):
         self.set_state(**state)
 
     def count_tokens(self, what, own=None, new=0):
-        """Check, the moment a token is made, passed or used, that no other valid token exists beside it."""
+        """Check, the moment a token is made, passed or used, that no other valid token exists beside it.
+
+        ``own`` is that token (its message id, or the id of the node inside); ``new`` counts one not yet placed.
+        """
         ring = self.ring
         tokens = ring.valid_tokens(self.sim)
-        others = [text for where, text in tokens if where != own]
         count = len(tokens) + new
         ring.valid_max = max(ring.valid_max, count)
         if count > 1:
+            others = [ring.where(t) for t in tokens if (t if isinstance(t, str) else t.id) != own]
             self.check(ONE_TOKEN, False, f"{what} at t={self.now} while another valid token exists: "
                        f"{'; '.join(others)}. " + ("Without generation numbers nothing tells them apart."
                                                    if not ring.generations else "Both carry the same generation."))
@@ -432,7 +439,8 @@ class TokenRing(Scenario):
     @staticmethod
     def most_inside(entries):
         """The most processes ever inside the critical section at once."""
-        moments = sorted([(e["enter"], 1) for e in entries] + [(e["exit"], -1) for e in entries if e["exit"] is not None])
+        moments = sorted([(e["enter"], 1) for e in entries]
+                         + [(e["exit"], -1) for e in entries if e["exit"] is not None])
         inside = most = 0
         for _, step in moments:
             inside += step
@@ -474,8 +482,9 @@ class TokenRing(Scenario):
             return (f"N0 made a new token when the old one was only late, and the stale one was discarded by "
                     f"generation number; {requests} served, one process inside at a time.")
         if regenerated:
-            return (f"The token was lost; N0 made generation {regenerated + 1} after {summary['theory']['loss_timeout']} "
-                    f"ticks of silence, and {requests} {'was' if served == 1 else 'were'} served, one process at a time.")
+            return (f"The token was lost; N0 made generation {regenerated + 1} after "
+                    f"{summary['theory']['loss_timeout']} ticks of silence, and {requests} "
+                    f"{'was' if served == 1 else 'were'} served, one process at a time.")
         if crashed and params["ack"]:
             return (f"{words(crashed)} {'is' if len(crashed) == 1 else 'are'} down; with acknowledgements the ring "
                     f"skipped {'it' if len(crashed) == 1 else 'them'} and served {requests}, one at a time.")
