@@ -98,15 +98,15 @@ CHALLENGES = [
         "scenario": "token-ring",
         "title": "Two processes in the critical section",
         "story": "A token ring with **generation numbers switched off**. The monitor N0 regenerates the "
-                 "token when it has not seen it for a while. With a single delay (no loss, no crash), "
-                 "put two processes in the critical section at once.",
+                 "token when it has not seen it for one full rotation plus a tick (21 ticks here). With a "
+                 "single delay (no loss, no crash), put two processes in the critical section at once.",
         "params": {"generations": False}, "seed": 0, "faults": [],
         "goal": {"invariant": "mutual_exclusion"},
         "max_faults": 1, "kinds": ["delay"], "live_only": False, "possible": True,
         "why": "A timeout cannot tell a lost token from a late one. The monitor makes a new token while the "
-               "old one is still travelling, and both are honoured. Generation numbers (as in Le Lann's "
-               "ring, 1977, and the IEEE 802.5 active monitor) let a process discard the stale token: try "
-               "the same delay with generations on.",
+               "old one is still travelling: two valid tokens exist from that moment, and both are honoured. "
+               "Generation numbers (as in Le Lann's ring, 1977, and the IEEE 802.5 active monitor) let a "
+               "process discard the stale token: try the same delay with generations on.",
     },
     {
         "slug": "someone-never-knows",

@@ -117,21 +117,22 @@ LESSONS = {
                "What happens next?",
                ["N4 waits forever: the ring is stuck", "N2 notices and sends the token again",
                 "The monitor N0 times out and makes a new token", "N3 makes a new token"], 2,
-               "N0 waits T = 15 ticks, longer than any full rotation, presumes the token lost and makes generation "
-               "2. N4 enters its critical section at t=19."),
+               "N0 waits T = 16 ticks, one full rotation (every hop and every critical section) plus one, presumes "
+               "the token lost and makes generation 2. N4 enters its critical section at t=20."),
             cp({"kind": "check", "label": "mutual_exclusion"},
                "Mutual exclusion held: the old token was really lost, so only one token ever existed. The next "
                "lesson asks what happens when the token was only late."),
         ],
         "false-loss-no-generations": [
             cp({"kind": "timer", "label": "loss timeout"},
-               "N0 has not seen the token for 20 ticks and makes a new one. But the token was only delayed, by 25 "
-               "ticks, and it is still on its way.",
+               "N0 has not seen the token for 21 ticks, one full rotation plus one, and makes a new one. But the "
+               "token was only delayed, by 25 ticks, and it is still on its way.",
                "Generation numbers are off. What happens when the late token turns up?",
                ["It is discarded as stale", "Two tokens circulate, so two nodes can be inside together",
                 "The monitor absorbs it"], 1,
-               "At t=39 N2 enters while N1 is inside: mutual_exclusion fails. Without generations nobody can tell "
-               "the late token from its replacement."),
+               "Two valid tokens exist from the moment N0 makes the second: 'at most one valid token' fails at "
+               "t=21. At t=42 N3 enters while N2 is inside: mutual_exclusion fails too. Without generations nobody "
+               "can tell the late token from its replacement."),
         ],
         "false-loss-generations": [
             cp({"kind": "timer", "label": "loss timeout"},
@@ -141,8 +142,9 @@ LESSONS = {
                ["Both tokens circulate and two nodes enter together",
                 "The first node that has seen generation 2 discards it",
                 "N0 waits for it before using generation 2"], 1,
-               "N3 discards the stale token at t=34 and mutual exclusion holds. A timeout cannot tell slow from "
-               "dead; the generation number makes the wrong guess harmless."),
+               "Generation 1 stopped being valid when N0 made generation 2, so only one valid token ever exists; N3 "
+               "discards the stale one at t=34 and mutual exclusion holds. A timeout cannot tell slow from dead; "
+               "the generation number makes the wrong guess harmless."),
         ],
     },
     "gossip": {

@@ -43,11 +43,11 @@ PRESETS = {
          {"requests": "N2@0,N4@0", "cs_time": 2}, 0, [{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}],
          True),
         ("false-loss-no-generations", "A late token, no generations: two tokens",
-         "The token is only late, but the monitor makes a new one: with generation numbers off two nodes "
-         "end up in the critical section together.",
+         "The token is only late, but the monitor makes a new one: with generation numbers off two valid tokens "
+         "exist from that moment, and two nodes end up in the critical section together.",
          {"generations": False}, 0, [{"action": "delay", "match": {"label": "TOKEN", "nth": 3}, "by": 25}], True),
         ("false-loss-generations", "A late token, with generations",
-         "The same delay, generation numbers on: the stale token is discarded.",
+         "The same delay, generation numbers on: the old token is no longer valid and is discarded.",
          {"generations": True}, 0, [{"action": "delay", "match": {"label": "TOKEN", "nth": 3}, "by": 25}], False),
         ("crashed-idle-ack", "A crashed node skipped with acknowledgements",
          "N3 is down; with acknowledged passing the ring routes around it.",

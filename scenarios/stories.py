@@ -45,7 +45,8 @@ STORIES = {
         "watch": [
             "Never more than one 'in CS' band at a time: that is mutual exclusion.",
             "A TOKEN arrow's tag is its generation (g1, g2): a new one means N0's timeout fired.",
-            "A late token looks just like a lost one: with generations off two 'in CS' bands overlap and mutual_exclusion fails.",
+            "A late token looks just like a lost one: with generations off, 'at most one valid token' fails the "
+            "moment N0 makes its replacement, and later two 'in CS' bands overlap.",
             "A 'wants CS' band ends within one rotation, in ring order: the token never skips a waiting process.",
         ],
     },

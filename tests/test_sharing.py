@@ -136,7 +136,8 @@ def test_shipped_presets_teach_what_they_say():
     assert "IC2" in violations("byzantine-generals", "om1-three-generals")
     assert violations("payment-gateway", "double-charge") == ["at_most_once_charge"]
     assert violations("payment-gateway", "idempotent-retry") == []
-    assert violations("token-ring", "false-loss-no-generations") == ["mutual_exclusion"]
+    assert violations("token-ring", "false-loss-no-generations") == ["mutual_exclusion", "at most one valid token"]
+    assert violations("token-ring", "false-loss-generations") == []
     summary = simulations.get("bully-election").run({"n": 8, "crashed": "P8"})[-1]["summary"]
     assert summary["messages_sent"] == 54
 

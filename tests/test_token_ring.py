@@ -2,7 +2,7 @@
 import pytest
 
 from simulations.params import ParamError
-from simulations.scenarios.token_ring import TokenRing
+from simulations.scenarios.token_ring import ONE_TOKEN, TokenRing
 
 RING = TokenRing()
 TWO = "N2@0,N4@0"
@@ -41,7 +41,8 @@ def test_nodes_are_n0_to_n_minus_1_and_n0_is_the_monitor():
     init = run(n=4)[0]
     assert [x["id"] for x in init["nodes"]] == ["N0", "N1", "N2", "N3"]
     assert "monitor" in init["nodes"][0]["label"]
-    assert [i["name"] for i in init["invariants"]] == ["mutual_exclusion", "liveness", "fairness"]
+    assert [i["name"] for i in init["invariants"]] == ["mutual_exclusion", "at most one valid token", "liveness",
+                                                      "fairness"]
 
 
 def test_defaults_a_busy_ring_serves_everyone_in_ring_order():
@@ -82,56 +83,106 @@ def test_without_faults_a_request_waits_less_than_one_rotation(requests, cs_time
     assert s["max_wait"] < s["theory"]["longest_rotation"] == 5 + 4 * cs_time
 
 
-@pytest.mark.parametrize("n, cs_time, ack, timeout", [(5, 3, False, 20), (5, 2, False, 15), (16, 10, False, 176),
-                                                      (5, 2, True, 25), (3, 1, True, 12)])
-def test_the_loss_timeout_is_longer_than_the_longest_rotation_and_stated(n, cs_time, ack, timeout):
-    trace = run(n=n, cs_time=cs_time, ack=ack)
-    theory = trace[-1]["summary"]["theory"]
-    assert theory["loss_timeout"] == timeout > theory["longest_rotation"] == n + (n - 1) * cs_time
+@pytest.mark.parametrize("n, cs_time, ack, timeout", [(5, 3, False, 21), (5, 2, False, 16), (16, 10, False, 177),
+                                                      (2, 1, False, 5), (5, 2, True, 26), (3, 1, True, 13)])
+def test_the_loss_timeout_is_one_full_rotation_every_hop_and_critical_section_plus_one(n, cs_time, ack, timeout):
+    """Le Lann (1977): T = sum over the ring of (hop delay + critical section) + 1; a hop may cost the ack timeout."""
+    hop = 3 if ack else 1
+    crash_inside = [{"action": "crash", "node": "N1", "at": 2}]  # the token dies with N1, inside since t=1
+    trace = run(crash_inside, n=n, cs_time=cs_time, ack=ack, requests="N1@0")
+    s = trace[-1]["summary"]
+    assert s["theory"]["loss_timeout"] == timeout == n * (hop + cs_time) + 1 > s["theory"]["longest_rotation"]
     assert any(e["kind"] == "note" and f"= {timeout} ticks" in e["text"] for e in trace)
+    left = tokens(trace)[0]
+    fired = next(e for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout")
+    assert left["src"] == "N0" and fired["t"] - left["t"] == timeout
+    row = next(r for r in s["known"] if r["quantity"] == "silence before N0 makes a new token")
+    assert f"= {timeout} ticks" in row["known"] and "Le Lann 1977" in row["known"]
+    assert row["measured"].startswith(f"{timeout} ticks") and row["agrees"] is True
+
+
+@pytest.mark.parametrize("n, cs_time", [(2, 1), (5, 3), (9, 10), (16, 4)])
+def test_a_token_on_time_is_never_presumed_lost_even_when_everyone_enters(n, cs_time):
+    s = summary(n=n, cs_time=cs_time, requests=",".join(f"N{i}@0/1" for i in range(n)))
+    assert s["tokens_generated"] == 1 and s["violations"] == []
+    row = next(r for r in s["known"] if r["quantity"] == "silence before N0 makes a new token")
+    assert row["measured"] == f"never reached: the token came back within {n + (n - 1) * cs_time} ticks"
+    assert row["agrees"] is True and n + (n - 1) * cs_time < s["theory"]["loss_timeout"]
 
 
 def test_dropping_the_token_the_monitor_regenerates_the_next_generation_and_requests_are_served():
     trace = run(faults=[{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests=TWO, cs_time=2)
     s = trace[-1]["summary"]
     assert s["tokens_generated"] == 2 and s["violations"] == []
-    assert s["cs_entries"] == [{"node": "N2", "enter": 2, "exit": 4}, {"node": "N4", "enter": 19, "exit": 21}]
-    assert s["max_wait"] == 19
-    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"] == [15]
-    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] >= 15} == {2}
+    assert s["cs_entries"] == [{"node": "N2", "enter": 2, "exit": 4}, {"node": "N4", "enter": 20, "exit": 22}]
+    assert s["max_wait"] == 20
+    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"] == [16]
+    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] >= 16} == {2}
+    assert s["valid_tokens_max"] == 1
 
 
-def test_without_generations_the_same_drop_is_also_repaired():
+def test_without_generations_the_same_drop_is_also_repaired_and_one_token_stays_valid():
     s = summary(faults=[{"action": "drop", "match": {"label": "TOKEN", "nth": 3}}], requests=TWO, generations=False)
-    assert s["tokens_generated"] == 2 and s["violations"] == []
+    assert s["tokens_generated"] == 2 and s["violations"] == [] and s["valid_tokens_max"] == 1
 
 
-@pytest.mark.parametrize("by", range(21, 36, 2))
+@pytest.mark.parametrize("by", range(22, 37, 2))
 def test_false_loss_without_generations_two_nodes_are_inside_at_once(by):
     trace = run(faults=delay_third_token(by), generations=False)
     s = trace[-1]["summary"]
-    assert s["tokens_generated"] == 2 and by > s["theory"]["loss_timeout"] == 20
-    assert any(e["data"]["gen"] == 1 for e in tokens(trace) if e["t"] > 20)
+    assert s["tokens_generated"] == 2 and by > s["theory"]["loss_timeout"] == 21
+    assert any(e["data"]["gen"] == 1 for e in tokens(trace) if e["t"] > 21)
     violation = red(trace, "mutual_exclusion")[0]
     assert len(inside_at(trace, violation["seq"])) == 2
     assert inside_at(trace, violation["seq"] - 2) != inside_at(trace, violation["seq"])
-    assert s["violations"] == ["mutual_exclusion"]
+    assert s["violations"] == ["mutual_exclusion", ONE_TOKEN]
+    assert red(trace, ONE_TOKEN)[0]["t"] == 21 < violation["t"]
 
 
-@pytest.mark.parametrize("by", range(21, 36, 2))
+@pytest.mark.parametrize("requests", ["", TWO, "N1@0"])
+@pytest.mark.parametrize("by", [22, 25, 40])
+def test_false_loss_without_generations_the_second_valid_token_is_flagged_when_n0_makes_it(by, requests):
+    trace = run(faults=delay_third_token(by), generations=False, requests=requests)
+    regenerated = next(e for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout")
+    flagged = red(trace, ONE_TOKEN)[0]
+    assert flagged["t"] == regenerated["t"] == 21 and flagged["seq"] > regenerated["seq"]
+    assert not any(e["kind"] == "send" for e in trace[regenerated["seq"]:flagged["seq"]])
+    assert flagged["detail"].startswith("N0 makes a new token (generation 2) at t=21")
+    assert "in flight N2→N3" in flagged["detail"]
+    assert trace[-1]["summary"]["valid_tokens_max"] == 2
+
+
+def test_false_loss_without_generations_is_flagged_even_if_no_two_nodes_enter():
+    trace = run(faults=delay_third_token(25), generations=False, requests="")
+    s = trace[-1]["summary"]
+    assert s["violations"] == [ONE_TOKEN] and s["cs_entries"] == []
+    assert s["headline"].startswith("N0 replaced a token that was only late: two valid tokens exist")
+    assert f"{ONE_TOKEN} is violated at t=21" in s["headline"]
+    row = next(r for r in s["known"] if r["quantity"] == "valid tokens at once")
+    assert row["measured"] == "2" and row["agrees"] is True
+
+
+@pytest.mark.parametrize("requests", ["", TWO, "N1@0"])
+@pytest.mark.parametrize("by", [22, 25, 40])
+def test_false_loss_with_generations_the_same_fault_breaks_nothing(by, requests):
+    s = summary(faults=delay_third_token(by), requests=requests)
+    assert s["tokens_generated"] == 2 and s["violations"] == [] and s["valid_tokens_max"] == 1
+
+
+@pytest.mark.parametrize("by", range(22, 37, 2))
 def test_false_loss_with_generations_the_stale_token_is_discarded(by):
     trace = run(faults=delay_third_token(by))
     s = trace[-1]["summary"]
     assert s["tokens_generated"] == 2 and s["violations"] == []
     assert not red(trace, "mutual_exclusion")
-    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] > 20} == {2}
+    assert {e["data"]["gen"] for e in tokens(trace) if e["t"] > 21} == {2}
     late = tokens(trace)[2]
     assert any(e["kind"] == "deliver" and e["msg"] == late["msg"] for e in trace)
     assert any(e["kind"] == "note" and "discards a stale token of generation 1" in e["text"] for e in trace)
 
 
 def test_false_loss_mutual_exclusion_is_checked_when_the_second_node_enters():
-    trace = run(faults=delay_third_token(21), generations=False)
+    trace = run(faults=delay_third_token(22), generations=False)
     violation = red(trace, "mutual_exclusion")[0]
     entering = trace[violation["seq"] - 1]
     assert entering["kind"] == "state" and entering["state"]["in_cs"]
@@ -167,7 +218,7 @@ def test_crashing_the_holder_loses_the_token_and_the_monitor_regenerates_it():
     assert s["tokens_generated"] == 4 and s["violations"] == ["liveness"]
     s = summary(faults=crash, requests=TWO, cs_time=2, ack=True)
     assert s["tokens_generated"] == 2 and s["violations"] == []
-    assert s["cs_entries"][-1] == {"node": "N4", "enter": 31, "exit": 33}
+    assert s["cs_entries"][-1] == {"node": "N4", "enter": 32, "exit": 34}
 
 
 def test_with_ack_a_lost_token_looks_like_a_crash_and_a_waiting_node_is_passed_over():
@@ -179,14 +230,19 @@ def test_with_ack_a_lost_token_looks_like_a_crash_and_a_waiting_node_is_passed_o
 
 
 def test_with_ack_a_late_token_is_duplicated_and_generations_cannot_help():
-    s = summary(faults=delay_third_token(21), ack=True)
+    trace = run(faults=delay_third_token(21), ack=True)
+    s = trace[-1]["summary"]
     assert s["tokens_generated"] == 1
     assert "mutual_exclusion" in s["violations"] and "fairness" in s["violations"]
+    second = red(trace, ONE_TOKEN)[0]
+    assert second["t"] == red(trace, "fairness")[0]["t"] == 11  # the skip passes a copy of a token still in flight
+    assert second["detail"].startswith("N2 passes the token to N4 at t=11")
 
 
 def test_a_duplicated_token_breaks_mutual_exclusion_even_with_generations():
     trace = run(faults=[{"action": "duplicate", "match": {"label": "TOKEN", "nth": 3}}])
     assert len(inside_at(trace, red(trace, "mutual_exclusion")[0]["seq"])) == 2
+    assert red(trace, ONE_TOKEN)[0]["t"] == 8 < red(trace, "mutual_exclusion")[0]["t"]  # flagged as it is copied
 
 
 def test_a_crashed_monitor_leaves_nobody_to_regenerate():
@@ -198,14 +254,15 @@ def test_a_recovered_monitor_regenerates_after_its_timeout():
     trace = run(faults=[{"action": "crash", "node": "N0", "at": 1}, {"action": "recover", "node": "N0", "at": 30}])
     s = trace[-1]["summary"]
     assert s["tokens_generated"] == 2 and s["violations"] == []
-    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"][0] == 50
+    assert [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "loss timeout"][0] == 30 + 21
 
 
 def test_green_runs_end_with_every_invariant_ok():
     trace = run()
     final = [e for e in trace if e["kind"] == "check"]
-    assert [(e["name"], e["ok"]) for e in final] == [("mutual_exclusion", True), ("liveness", True),
-                                                     ("fairness", True)]
+    assert [(e["name"], e["ok"]) for e in final] == [("mutual_exclusion", True), (ONE_TOKEN, True),
+                                                     ("liveness", True), ("fairness", True)]
+    assert trace[-1]["summary"]["valid_tokens_max"] == 1
 
 
 def test_requests_after_the_last_rotation_began_are_not_counted_as_starved():
@@ -279,8 +336,8 @@ def test_without_generations_two_nodes_are_in_cs_bands_at_once():
 
 def test_outcome_a_late_token_without_generations_puts_two_inside_and_the_theory_row_expects_it():
     s = summary(delay_third_token(25), generations=False)
-    assert s["headline"].startswith("N2 entered the critical section while N1 was inside")
-    assert "mutual_exclusion is violated at t=39" in s["headline"]
+    assert s["headline"].startswith("N3 entered the critical section while N2 was inside")
+    assert f"{ONE_TOKEN} is violated at t=21, mutual_exclusion at t=42" in s["headline"]
     inside, wait = s["known"][:2]
     assert inside["measured"] == "2" and inside["agrees"] is True and "without generations" in inside["known"]
     assert wait["agrees"] is None and "delayed TOKEN" in wait["assumes"]
@@ -289,5 +346,23 @@ def test_outcome_a_late_token_without_generations_puts_two_inside_and_the_theory
 def test_outcome_without_faults_one_token_serves_everyone_within_one_rotation():
     s = summary()
     assert s["headline"].startswith("One token served 16 requests")
-    assert [(r["measured"], r["agrees"]) for r in s["known"]] == [("1", True), ("13 ticks", True)]
+    assert [(r["measured"], r["agrees"]) for r in s["known"]] == [
+        ("1", True), ("13 ticks", True), ("never reached: the token came back within 17 ticks", True)]
     assert s["known"][1]["known"].startswith("at most 17 ticks")
+
+
+def test_a_real_loss_regenerated_never_makes_two_valid_tokens_with_or_without_generations():
+    for generations in (True, False):
+        trace = run([{"action": "crash", "node": "N2", "at": 3}], requests=TWO, cs_time=2, ack=True,
+                    generations=generations)
+        s = trace[-1]["summary"]
+        assert s["tokens_generated"] == 2 and s["valid_tokens_max"] == 1 and not red(trace, ONE_TOKEN)
+        row = next(r for r in s["known"] if r["quantity"] == "valid tokens at once")
+        assert (row["measured"], row["agrees"]) == ("1", True)
+
+
+def test_a_crashed_monitor_states_the_timeout_but_cannot_measure_it():
+    s = summary(faults=[{"action": "crash", "node": "N0", "at": 1}])
+    row = next(r for r in s["known"] if r["quantity"] == "silence before N0 makes a new token")
+    assert row["known"].startswith("T = n·(1 + cs_time) + 1 = 21 ticks")
+    assert (row["measured"], row["agrees"]) == ("never reached", None) and row["assumes"]
