@@ -25,6 +25,7 @@ from .params import ParamError, to_text
 from .scenario import plural, words
 
 KINDS = ("drop", "duplicate", "delay", "reorder", "crash", "choice")
+PLAINEST = ("drop", "crash", "delay", "duplicate")  # the order candidates of one depth are tried in
 MAX_RUNS = 100_000
 MAX_FAULTS = 6
 MAX_DELAYS = 8
@@ -231,7 +232,10 @@ class Search:
 
     # -- what may be perturbed next ------------------------------------------
     def candidates(self, sim, taken):
-        """Single perturbations of ``sim``'s run, in the order they would act, skipping what ``taken`` touches."""
+        """Single perturbations of ``sim``'s run, skipping what ``taken`` touches: the plainest kind first (a lost
+        message, a crash, a delay, then a duplicate), each in the order it would act. Among equally short
+        counterexamples the first found is then the one a learner recognises, rather than, say, a duplicate
+        that only breaks the run by shifting which later messages the random loss takes."""
         kinds, trace = self.kinds, sim.trace
         touched = {canon(p["match"]) for p in taken if "match" in p}
         crashed = {p["node"] for p in taken if p.get("action") == "crash"}
@@ -266,7 +270,7 @@ class Search:
                 if node["id"] not in crashed:
                     out.extend((t, {"action": "crash", "node": node["id"], "at": t})
                                for t in sorted(steps.get(node["id"], ())))
-        out.sort(key=lambda c: c[0])
+        out.sort(key=lambda c: (PLAINEST.index(c[1]["action"]), c[0]))
         if "choice" in kinds:
             for point in self.scenario.choice_points(sim):
                 self.points.setdefault(point.position, point)

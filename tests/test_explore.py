@@ -92,6 +92,12 @@ def test_two_generals_any_number_of_rounds_is_broken_by_one_drop(rounds):
     assert replay(result, "two-generals")[-1]["summary"]["outcome"] == "lone_attack"
 
 
+def test_two_generals_with_random_loss_the_counterexample_is_the_plain_one_a_lost_last_message():
+    """Any perturbation also shifts which later messages the random loss takes; a lost message is tried first."""
+    result = search("two-generals", max_faults=1)
+    assert result.found and [(f["action"], f["match"]["label"]) for f in result.faults] == [("drop", "ACK 2")]
+
+
 @pytest.mark.parametrize("n", range(3, 8))
 def test_bully_elects_the_highest_live_id_under_any_single_crash(n):
     result = search("bully-election", params={"n": n}, kinds="crash", max_faults=1)
