@@ -6,19 +6,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 import simulations
+from scenarios.management.setup_args import add_setup_arguments, parse_setup, whole
 from simulations.explore import GOALS, KINDS, MAX_FAULTS, MAX_RUNS, Search, parse_goal
 
 MAX_SECONDS = 3600
-
-
-def whole(text, flag, lo, hi):
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not lo <= value <= hi:
-        raise CommandError(f"{flag} must be a whole number from {lo} to {hi:,}, got {text!r}")
-    return value
 
 
 class Command(BaseCommand):
@@ -27,12 +18,7 @@ class Command(BaseCommand):
             "was covered.")
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help=f"one of: {', '.join(simulations.SCENARIOS)}")
-        parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                            help="a parameter (booleans true/false, lists comma-separated)")
-        parser.add_argument("--seed", default="0", help="random seed, a whole number (default 0)")
-        parser.add_argument("--fault", action="append", default=[], metavar="JSON",
-                            help="an intervention of the set-up, kept in every run")
+        add_setup_arguments(parser, "an intervention of the set-up, kept in every run")
         parser.add_argument("--goal", default="invariant", help=f"{GOALS} (default: any invariant)")
         parser.add_argument("--max-faults", default="1", help=f"perturbations per run, 1 to {MAX_FAULTS} (default 1)")
         parser.add_argument("--max-runs", default="1000", help=f"runs to try, 1 to {MAX_RUNS:,} (default 1000)")
@@ -46,26 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-save", action="store_true", help="do not save the run found")
 
     def handle(self, slug, **options):
-        try:
-            scenario = simulations.get(slug)
-        except KeyError:
-            raise CommandError(f"unknown scenario {slug!r}; choose from {', '.join(simulations.SCENARIOS)}") from None
-        raw = {}
-        for item in options["set"]:
-            name, sep, value = item.partition("=")
-            if not sep or not name:
-                raise CommandError(f"--set takes name=value, got {item!r}")
-            raw[name.strip()] = value
-        seed = whole(options["seed"], "--seed", 0, 2**53)
+        scenario, raw, seed, faults = parse_setup(slug, options)
         max_faults = whole(options["max_faults"], "--max-faults", 1, MAX_FAULTS)
         max_runs = whole(options["max_runs"], "--max-runs", 1, MAX_RUNS)
         seconds = whole(options["seconds"], "--seconds", 1, MAX_SECONDS) if options["seconds"] is not None else None
-        faults = []
-        for text in options["fault"]:
-            try:
-                faults.append(json.loads(text))
-            except ValueError:
-                raise CommandError(f"--fault must be JSON, got {text!r}") from None
         deadline = time.monotonic() + seconds if seconds else None
         try:
             params, faults = scenario.parse(raw, faults)

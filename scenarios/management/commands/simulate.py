@@ -4,6 +4,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 import simulations
+from scenarios.management.setup_args import add_setup_arguments, parse_setup
 from simulations.clocks import with_clocks
 from simulations.export import to_mermaid
 
@@ -12,41 +13,16 @@ class Command(BaseCommand):
     help = "Run a scenario and print its trace (jsonl), its summary (JSON) or a Mermaid sequenceDiagram."
 
     def add_arguments(self, parser):
-        parser.add_argument("slug", help=f"one of: {', '.join(simulations.SCENARIOS)}")
-        parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                            help="a parameter (booleans true/false, lists comma-separated)")
-        parser.add_argument("--seed", default="0", help="random seed, a whole number (default 0)")
-        parser.add_argument("--fault", action="append", default=[], metavar="JSON", help="an intervention")
+        add_setup_arguments(parser)
         parser.add_argument("--format", choices=("jsonl", "summary", "mermaid"), default="jsonl")
         parser.add_argument("--clocks", action="store_true",
                             help="jsonl only: add each event's Lamport clock (lamport) and vector clock (vc, a list "
                                  "in the order of the init event's nodes) to the events that happen on a node")
 
     def handle(self, slug, **options):
-        try:
-            scenario = simulations.get(slug)
-        except KeyError:
-            raise CommandError(f"unknown scenario {slug!r}; choose from {', '.join(simulations.SCENARIOS)}") from None
         if options["clocks"] and options["format"] != "jsonl":
             raise CommandError(f"--clocks works with --format jsonl only, not {options['format']}")
-        raw = {}
-        for item in options["set"]:
-            name, sep, value = item.partition("=")
-            if not sep or not name:
-                raise CommandError(f"--set takes name=value, got {item!r}")
-            raw[name.strip()] = value
-        try:
-            seed = int(options["seed"])
-            if not 0 <= seed <= 2**53:
-                raise ValueError
-        except ValueError:
-            raise CommandError(f"--seed must be a whole number from 0 to 2^53, got {options['seed']!r}") from None
-        faults = []
-        for text in options["fault"]:
-            try:
-                faults.append(json.loads(text))
-            except ValueError:
-                raise CommandError(f"--fault must be JSON, got {text!r}") from None
+        scenario, raw, seed, faults = parse_setup(slug, options)
         try:
             params, faults = scenario.parse(raw, faults)
         except simulations.ParamError as e:
