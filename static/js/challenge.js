@@ -1,17 +1,10 @@
 // The challenge panel: when a run ends, ask the server to judge it and show the verdict with its permalink.
 
+import { csrfToken } from "./html.js";
+
 const panel = document.querySelector(".challenge-panel");
 const player = document.querySelector(".player");
 const RETRIES = 3; // a run's last events may still be on their way to the database
-
-function csrfToken() {
-  try {
-    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
-    if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
-  } catch { /* fall back to the cookie */ }
-  const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-  return cookie ? decodeURIComponent(cookie.split("=")[1]) : "";
-}
 
 async function judge(run, out, attempt = 0) {
   out.textContent = "Judging your run…";

@@ -27,3 +27,13 @@ export function fmt(v) {
   if (v && typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
+
+// Django's CSRF token: the one htmx sends (hx-headers on <body>), else the cookie.
+export function csrfToken() {
+  try {
+    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
+  } catch { /* fall back to the cookie */ }
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+  return cookie ? decodeURIComponent(cookie.split("=")[1]) : "";
+}

@@ -2,19 +2,10 @@
 // (runs explored, distinct states, depth), cancel it, and show the run found or what was covered. (A cancel posts
 // no body: an empty multipart one is refused as malformed.)
 
-import { esc } from "./html.js";
+import { csrfToken, esc } from "./html.js";
 
 const panel = document.querySelector(".search-panel");
 const POLL_MS = 700;
-
-function csrfToken() {
-  try {
-    const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
-    if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
-  } catch { /* fall back to the cookie */ }
-  const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
-  return cookie ? decodeURIComponent(cookie.split("=")[1]) : "";
-}
 
 async function post(url, body) {
   const res = await fetch(url, {
