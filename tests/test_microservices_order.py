@@ -317,6 +317,9 @@ def test_a_hung_dependency_opens_the_breaker_threshold_timeouts_in_a_refusing_on
     assert refuse[-1]["summary"]["breaker_transitions"][0]["t"] == third_call + 2 * 10
     assert refuse[-1]["summary"]["theory"]["down_call_fails_after_ms"] == 20
     assert hang[-1]["summary"]["theory"]["down_call_fails_after_ms"] == timeout_ms
+    for trace, ms in ((hang, timeout_ms), (refuse, 20)):
+        row = next(r for r in trace[-1]["summary"]["known"] if r["quantity"].startswith("a call to UserService"))
+        assert row["measured"] == f"{ms} ms" and row["agrees"] is True
 
 
 def test_a_refusing_dependency_answers_refused_at_once_so_no_caller_times_out():

@@ -28,7 +28,7 @@ REDELIVERIES = 5  # the relay and the queue give up on a message after this many
 COMPENSATION_ATTEMPTS = 3
 SEVERITY = (CLOSED, "half-open", OPEN)
 MAX_FLAPPING_MS = 3_600_000
-DOWN_MODES = ("hang", "refuse")
+DOWN_MODES = ("refuse", "hang")
 ANSWERS = {"ValidateUser": "UserOK", "GetProduct": "Product", "Pay": "Paid", "Refund": "Refunded",
            "Reserve": "Reserved", "Release": "Released"}
 
@@ -185,6 +185,7 @@ class OrderService(Node):
         self.owed = {s: [] for s in DEPENDENCIES}  # durable: compensations waiting for their breaker
         self.transitions = []
         self.confirmed = self.rejected = 0
+        self.failed_after = None  # how long the first failed call to the dead service took to fail
         self.calls = Calls(self, "rid", "call timeout")
         self.forget()
 
@@ -224,7 +225,7 @@ class OrderService(Node):
             return
         order_id, service, label, undo = call.context
         if msg.label == "Refused":
-            return self.call_failed(order_id, service, label, undo, "refused")
+            return self.call_failed(call, "refused")
         self.breaker(service, "success")
         if self.breakers[service].state == CLOSED and self.owed[service]:
             self.pay_debts(service)
@@ -309,14 +310,17 @@ class OrderService(Node):
             return
         call = self.calls.timed_out(label, data)
         if call is not None:
-            return self.call_failed(*call.context)
+            return self.call_failed(call)
         if label == "breaker half-open" and self.breakers[data].state == OPEN:
             self.breaker(data, "refresh")
             self.pay_debts(data)
         elif label == "republish":
             self.republish(data)
 
-    def call_failed(self, order, service, label, undo, how="timed out"):
+    def call_failed(self, call, how="timed out"):
+        order, service, label, undo = call.context
+        if service == self.params["dead_service"] and self.failed_after is None:
+            self.failed_after = self.now - call.sent_at
         self.breaker(service, "failure")
         if not undo:
             return self.reject(self.orders[order], f"{service} {how}")
@@ -593,6 +597,7 @@ class MicroservicesOrder(Scenario):
             "events_lost": books.lost_orders(),
             "client_timeouts": client.outcomes["timed_out"],
             "compensations_owed": sum(len(owed) for owed in service.owed.values()),
+            "down_call_failed_after_ms": service.failed_after,
             "mean_confirm_ms": round(sum(latencies) / len(latencies), 1) if latencies else None,
             "theory": {
                 "happy_path_ms": 10 * params["latency_ms"],
@@ -683,6 +688,15 @@ class MicroservicesOrder(Scenario):
                               total == theory["initial_stock"] if params["compensation"] else None,
                               None if params["compensation"] else
                               "compensation; this run turns it off, so rejected orders keep their stock"))
+        failed_after, fails_after = summary["down_call_failed_after_ms"], theory["down_call_fails_after_ms"]
+        if failed_after is not None:
+            refuses = params["down_mode"] == "refuse"
+            rows.append(known_row(
+                f"a call to {service} while it is down fails after",
+                f"{fails_after} ms: " + (f"a round trip (2 × {params['latency_ms']} ms), since its host refuses the "
+                                         "connection" if refuses else "the caller's timeout, since nothing answers"),
+                f"{failed_after} ms", failed_after == fails_after if not faults else None,
+                None if not faults else f"no other fault; here {faults}"))
         moves = summary["breaker_transitions"]
         if moves:
             gaps = [b["t"] - a["t"] for a, b in zip(moves, moves[1:]) if a["to"] == "open" and b["to"] == "half-open"]
