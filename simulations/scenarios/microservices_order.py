@@ -364,7 +364,6 @@ class OrderService(Node):
         sends = self.publishing.get(row.id, [0, None])[0] + 1
         self.send("Queue", "OrderCreated", {"order": row.event}, tag=f"#{sends}" if sends > 1 else None)
         self.publishing[row.id] = [sends, self.set_timer(self.timeout, "republish", row.id)]
-        self.show()
 
     def republish(self, row_id):
         row = self.outbox.rows[row_id - 1]
