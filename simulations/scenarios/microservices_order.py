@@ -482,8 +482,10 @@ class MicroservicesOrder(Scenario):
     version = 2  # down_mode, dedupe, the lost-event invariant; the kit's broker, relay and breaker band
     title = "Microservice order flow"
     summary_text = "An order service calls four services over HTTP, behind circuit breakers, then emits an event."
-    teaches = ("How one slow dependency turns into cascading timeouts, how a circuit breaker fails fast instead, "
-               "why a failed order must release what it reserved, and why an outbox keeps events from vanishing.")
+    teaches = ("How one slow dependency turns into cascading timeouts, how a circuit breaker fails fast instead "
+               "(and opens sooner on a service that refuses than on one that hangs), why a failed order must release "
+               "what it reserved, why an outbox keeps events from vanishing, and why at-least-once delivery needs a "
+               "consumer that deduplicates.")
     problem = (
         "A Client sends a stream of orders to OrderService, which calls UserService (validate the user), "
         "ProductService (price), InventoryService (reserve the items) and PaymentService (charge) one after the "
@@ -500,8 +502,9 @@ class MicroservicesOrder(Scenario):
         "consecutive failures; after breaker_threshold it opens and fails every call at once without sending "
         "anything, after open_timeout it half-opens and lets one trial call through, and a success closes it. "
         "Stock is conserved (available + reserved + sold = initial) only if every rejected order releases its "
-        "reservation. A refused call fails within a round trip, a hung one only at the timeout, so the breaker "
-        "opens breaker_threshold round trips or breaker_threshold timeouts after the failures start. Committing "
+        "reservation. A call to a service that refuses fails within a round trip, one to a service that hangs "
+        "only at the caller's timeout, so the breaker opens a round trip, or a whole timeout, after its "
+        "breaker_threshold-th failing call leaves. Committing "
         "a row and publishing a message are two actions a crash can separate; writing the event to an outbox "
         "table in the same transaction and relaying it at least once closes the gap, and at-least-once delivery "
         "needs a consumer that deduplicates.")
@@ -579,8 +582,8 @@ class MicroservicesOrder(Scenario):
         if dead != "none":
             sim.note(f"{dead} is down until t={until}." if hangs else
                      f"{dead} is down until t={until}; its host is up and refuses every connection at once.")
-            sim.schedule(until, sim.recover, dead) if hangs else sim.schedule(until, services[
-                DEPENDENCIES.index(dead)].come_back)
+            back = (sim.recover, dead) if hangs else (services[DEPENDENCIES.index(dead)].come_back,)
+            sim.schedule(until, *back)
         if params["slow_service"] != "none":
             sim.note(f"{params['slow_service']} is slow: each answer takes {params['slow_ms']} ms more.")
         return [Client(params), OrderService(books, params), *services, Queue(books, params["timeout_ms"]),
