@@ -110,7 +110,7 @@ STORIES = {
                  "behind a circuit breaker, then announces OrderCreated. You will see a dead service turn into "
                  "timeouts, the breaker open and fail fast, and a rejected order release the stock it reserved.",
         "watch": [
-            "Timed-out Pay calls end grey; after breaker_threshold of them OrderService's band turns 'open'.",
+            "Timed-out Pay calls end grey; after breaker_threshold of them OrderService's band turns 'breaker open'.",
             "While the breaker is open no Pay arrow leaves OrderService: the order is rejected at once.",
             "'half-open' lets one trial call through; a success closes the breaker again.",
             "Every OrderRejected after Reserved needs a Release; with compensation off, stock_conserved turns vermillion.",

@@ -9,7 +9,8 @@ from simulations.scenarios.microservices_order import MicroservicesOrder
 ORDERS = MicroservicesOrder()
 NODES = ["Client", "OrderService", "UserService", "ProductService", "InventoryService", "PaymentService", "Queue",
          "NotificationService"]
-INVARIANTS = ["stock_conserved", "orders_resolved", "open_breaker_sends_nothing"]
+INVARIANTS = ["stock_conserved", "orders_resolved", "open_breaker_sends_nothing", "notified_at_most_once",
+              "order_event_not_lost"]
 
 
 def run(seed=0, faults=None, **params):
@@ -162,6 +163,49 @@ def test_without_outbox_a_crash_between_commit_and_publish_loses_the_event():
     assert "O1" not in [e["data"]["order"] for e in sends(trace, "OrderCreated")]
 
 
+def test_without_outbox_the_lost_event_turns_order_event_not_lost_red_at_the_crash():
+    """Richardson, 'Transactional outbox': commit and publish are two acts a crash can separate; the loss is a
+    violation the moment OrderService dies holding the only record that the event is owed, not silence."""
+    trace = run(relay_crash=True, outbox=False)
+    crash = next(e for e in trace if e["kind"] == "crash")
+    lost = red(trace, "order_event_not_lost")
+    assert crash["node"] == "OrderService" and lost[0]["t"] == crash["t"] == 90 and lost[0]["seq"] > crash["seq"]
+    assert "O1" in lost[0]["detail"]
+    s = trace[-1]["summary"]
+    assert s["events_lost"] == ["O1"] and s["violations"] == ["order_event_not_lost"]
+    assert s["headline"].startswith("OrderService crashed right after committing the first order and, with no "
+                                    "outbox, its OrderCreated was lost")
+    outbox = run(relay_crash=True, outbox=True)[-1]["summary"]
+    assert outbox["events_lost"] == [] and outbox["violations"] == []
+
+
+def test_without_outbox_a_dropped_publish_is_never_retried_and_is_flagged_lost():
+    drop = [{"action": "drop", "match": {"label": "OrderCreated", "src": "OrderService"}}]
+    assert summary(faults=drop, orders=1, outbox=False)["events_lost"] == ["O1"]
+    s = summary(faults=drop, orders=1)
+    assert s["events_lost"] == [] and s["notifications"] == 1 and s["violations"] == []
+
+
+def test_a_redelivered_notification_is_sent_once_with_dedupe():
+    """Richardson, 'Idempotent Consumer': the Queue redelivers when the ack is lost; a consumer that records what
+    it handled skips the copy."""
+    trace = run(orders=1, faults=[{"action": "drop", "match": {"label": "ack"}}])
+    deliveries = sends(trace, "OrderCreated", src="Queue")
+    assert [e.get("tag") for e in deliveries] == [None, "#2"] and deliveries[1]["data"]["redelivered"] is True
+    s = trace[-1]["summary"]
+    assert s["notifications"] == 1 and s["notified_twice"] == [] and s["violations"] == []
+
+
+def test_without_dedupe_a_redelivered_notification_is_sent_twice_and_the_invariant_names_it():
+    trace = run(orders=1, dedupe=False, faults=[{"action": "drop", "match": {"label": "ack"}}])
+    s = trace[-1]["summary"]
+    assert s["notifications"] == 2 and s["notified_twice"] == ["O1"] and s["violations"] == ["notified_at_most_once"]
+    second = [e for e in trace if e["kind"] == "deliver" and e["dst"] == "NotificationService"][1]
+    twice = red(trace, "notified_at_most_once")
+    assert twice[0]["t"] == second["t"] == 315 and "O1 was notified 2 times" in twice[0]["detail"]
+    assert "dedupe off" in s["headline"]
+
+
 def test_a_crash_mid_order_rejects_and_compensates_the_unfinished_ones_on_restart():
     trace = run(relay_crash=True, interval_ms=30, orders=3)
     s = trace[-1]["summary"]
@@ -233,7 +277,7 @@ def bands(trace, node):
 
 def test_the_breaker_preset_bands_order_service_fault_then_wait_then_nothing():
     trace = run(orders=20, dead_service="PaymentService", dead_until_ms=1000)
-    assert bands(trace, "OrderService") == [("fault", "open"), ("wait", "half-open"), None]
+    assert bands(trace, "OrderService") == [("fault", "breaker open"), ("wait", "half-open"), None]
     assert {e["tag"] for e in sends(trace, "Refund") if "tag" in e} == {"#2"}  # owed refunds, retried
 
 
@@ -256,3 +300,42 @@ def test_outcome_without_compensation_stock_leaks_and_the_conservation_row_sets_
     assert s["headline"].startswith("Stock leaked:") and "stock_conserved is violated at t=270" in s["headline"]
     stock = next(r for r in s["known"] if r["quantity"].startswith("stock"))
     assert stock["agrees"] is None and "compensation" in stock["assumes"] and stock["measured"].endswith("= 10, 10 held by rejected orders")
+
+
+@pytest.mark.parametrize("timeout_ms", [200, 300])
+def test_a_hung_dependency_opens_the_breaker_threshold_timeouts_in_a_refusing_one_threshold_round_trips_in(
+        timeout_ms):
+    """Nygard, 'Integration Points': a refused connection fails fast, a hung one holds the caller until its
+    timeout. UserService is called 1 hop after each order (orders 100 ms apart); the 3rd failure opens the breaker."""
+    common = {"dead_service": "UserService", "timeout_ms": timeout_ms, "open_timeout": 5000}
+    hang = run(down_mode="hang", **common)
+    refuse = run(down_mode="refuse", **common)
+    third_call = 2 * 100 + 10
+    assert summary(**common)["breaker_transitions"] == hang[-1]["summary"]["breaker_transitions"]  # hang: default
+    assert hang[-1]["summary"]["breaker_transitions"][0] == {"t": third_call + timeout_ms, "service": "UserService",
+                                                             "from": "closed", "to": "open"}
+    assert refuse[-1]["summary"]["breaker_transitions"][0]["t"] == third_call + 2 * 10
+    assert refuse[-1]["summary"]["theory"]["down_call_fails_after_ms"] == 20
+    assert hang[-1]["summary"]["theory"]["down_call_fails_after_ms"] == timeout_ms
+    for trace, ms in ((hang, timeout_ms), (refuse, 20)):
+        row = next(r for r in trace[-1]["summary"]["known"] if r["quantity"].startswith("a call to UserService"))
+        assert row["measured"] == f"{ms} ms" and row["agrees"] is True
+
+
+def test_a_refusing_dependency_answers_refused_at_once_so_no_caller_times_out():
+    trace = run(dead_service="UserService", down_mode="refuse", dead_until_ms=1000)
+    s = trace[-1]["summary"]
+    refused = sends(trace, "Refused", src="UserService")
+    assert [e["t"] for e in refused] == [20, 120, 220]
+    assert [e["data"]["reason"] for e in sends(trace, "OrderRejected")] == ["UserService refused"] * 3 + [
+        "UserService breaker open"] * 2
+    assert s["client_timeouts"] == 0 and s["messages_dropped"] == 0 and s["violations"] == []
+    assert not [e for e in trace if e["kind"] == "crash"]
+    assert bands(trace, "UserService") == [("fault", "refusing"), None]
+    assert "refusing connections until t=1000" in s["headline"]
+
+
+def test_a_hung_dependency_swallows_the_calls_and_the_client_times_out_first():
+    trace = run(dead_service="UserService", dead_until_ms=1000)
+    assert [e["reason"] for e in trace if e["kind"] == "drop"] == ["crashed"] * 4
+    assert not sends(trace, "Refused") and trace[-1]["summary"]["client_timeouts"] == 4

@@ -25,8 +25,7 @@ class CircuitBreaker:
 
     def allow(self, now):
         """May a call go out now? An open breaker half-opens once ``reset_after`` has passed."""
-        if self.state == OPEN and now - self.opened_at >= self.reset_after:
-            self._become(HALF_OPEN, now)
+        self.refresh(now)
         if self.state == CLOSED:
             return True
         if self.state == HALF_OPEN and self.trials < self.probes:
@@ -34,6 +33,12 @@ class CircuitBreaker:
             return True
         self.rejected += 1
         return False
+
+    def refresh(self, now):
+        """Half-open now if ``reset_after`` has passed since it opened: for an owner that wakes on a timer to show
+        the breaker half-open when it becomes so (and to send a trial then), not only at its next call."""
+        if self.state == OPEN and now - self.opened_at >= self.reset_after:
+            self._become(HALF_OPEN, now)
 
     def success(self, now):
         if self.state == HALF_OPEN:

@@ -27,20 +27,23 @@ class Outbox:
 
     def __init__(self):
         self.rows = []
+        self.waiting = {}  # id -> row not yet published, in insertion order: a poll costs what is unpublished
         self.relays = []
 
     def add(self, event):
         row = Row(len(self.rows) + 1, event)
         self.rows.append(row)
+        self.waiting[row.id] = row
         for relay in self.relays:
             relay.wake()
         return row
 
     def unpublished(self):
-        return [row for row in self.rows if not row.published]
+        return list(self.waiting.values())
 
     def mark(self, row_id):
         self.rows[row_id - 1].published = True
+        self.waiting.pop(row_id, None)
 
 
 class Relay:

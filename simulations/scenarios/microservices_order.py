@@ -1,7 +1,21 @@
-"""Microservice order flow: HTTP calls with client timeouts, a circuit breaker, compensation and an outbox."""
+"""Microservice order flow: HTTP calls with client timeouts, circuit breakers, compensation, an outbox, a queue.
+
+Michael Nygard, *Release It!* (2nd ed. 2018), "Integration Points", "Timeouts" and "Circuit Breaker": a
+dependency that is down either refuses the connection at once (its host answers the connect with a reset, one
+round trip) or hangs (nothing answers, and the caller learns only from its own timeout), so how soon a breaker
+opens depends on which (``down_mode``). Martin Fowler, "CircuitBreaker" (2014): closed, open, half-open. Chris
+Richardson, microservices.io and *Microservices Patterns* ch. 3: the transactional outbox (without it a crash
+between commit and publish loses the event) and the idempotent consumer (``dedupe``: at-least-once delivery
+redelivers, and a consumer that does not remember what it handled acts twice).
+"""
 from ..engine import Node
+from ..kit.breaker import BANDS, CLOSED, OPEN, CircuitBreaker
+from ..kit.broker import Broker, ack
+from ..kit.outbox import Outbox, Relay
+from ..kit.retry import RetryPolicy
+from ..kit.rpc import Calls
 from ..params import Param
-from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause, words
+from ..scenario import Invariant, Scenario, faulted, known_row, plural, refuse, violation_clause
 
 DEPENDENCIES = ("UserService", "ProductService", "InventoryService", "PaymentService")
 STEPS = (("UserService", "ValidateUser"), ("ProductService", "GetProduct"),
@@ -9,21 +23,23 @@ STEPS = (("UserService", "ValidateUser"), ("ProductService", "GetProduct"),
 UNDO = {"Reserve": ("InventoryService", "Release"), "Pay": ("PaymentService", "Refund")}
 PRICE = 25
 RESTART_MS = 200  # OrderService is back this long after relay_crash
-RELAY_POLL_MS = 5  # the relay notices a new outbox row this long after the commit
+RELAY_POLL_MS = 5  # the relay polls the outbox table this often
 REDELIVERIES = 5  # the relay and the queue give up on a message after this many sends
 COMPENSATION_ATTEMPTS = 3
-SEVERITY = ("closed", "half-open", "open")
+SEVERITY = (CLOSED, "half-open", OPEN)
 MAX_FLAPPING_MS = 3_600_000
+DOWN_MODES = ("refuse", "hang")
+ANSWERS = {"ValidateUser": "UserOK", "GetProduct": "Product", "Pay": "Paid", "Refund": "Refunded",
+           "Reserve": "Reserved", "Release": "Released"}
 
 
 def flapping_ms(params):
     """Worst case: every owed compensation spends all its attempts as a failing half-open trial, one per cycle."""
-    owed = 2 * params["orders"]
-    return owed * COMPENSATION_ATTEMPTS * (params["open_timeout"] + params["timeout_ms"])
+    return 2 * params["orders"] * COMPENSATION_ATTEMPTS * (params["open_timeout"] + params["timeout_ms"])
 
 
 class Books:
-    """The ground truth the invariants read: the warehouse, the payment provider and the order table."""
+    """The world the invariants read: the warehouse, the payment provider, the order table, the notifications."""
 
     def __init__(self, params):
         self.initial = self.available = params["stock"]
@@ -31,11 +47,15 @@ class Books:
         self.charges = {}  # order -> amount charged and not refunded
         self.orders = {}  # order -> Order: OrderService's durable table
         self.releasing = set()  # orders whose Release is sent or owed
-        self.notified = set()
-        self.lose_payment = params["lose_payment_response"]
-        self.relay_crash = params["relay_crash"]
+        self.rejected = []  # orders rejected, in order: only their holds can leak
+        self.notified = {}  # order -> notifications the customer got
+        self.doubled = []  # orders notified more than once
+        self.enqueued = set()  # orders whose OrderCreated reached the Queue
+        self.lost = []  # orders whose OrderCreated died with OrderService's memory
+        self.lose_payment, self.relay_crash = params["lose_payment_response"], params["relay_crash"]
+        self.ended = False  # at the end a release still owed no longer counts as on its way
 
-    def stock(self, strict=False):
+    def stock(self):
         """(reserved, sold, leaked orders): a hold for a rejected order is leaked unless a release is on its way."""
         reserved = sold = 0
         leaked = []
@@ -43,113 +63,111 @@ class Books:
             status = self.orders[order].status
             if status == "confirmed":
                 sold += units
-            elif status == "pending" or (order in self.releasing and not strict):
+            elif status == "pending" or (order in self.releasing and not self.ended):
                 reserved += units
             else:
                 leaked.append(order)
         return reserved, sold, leaked
 
-    def audit(self, sim, strict=False):
-        reserved, sold, leaked = self.stock(strict)
-        if leaked:
-            units = sum(self.holds[o] for o in leaked)
-            sim.check("stock_conserved", False,
-                      f"available {self.available} + reserved {reserved} + sold {sold} = "
-                      f"{self.available + reserved + sold}, not {self.initial}: {units} units still held for "
-                      f"rejected {', '.join(leaked)}")
+    def stock_leak(self):
+        if not self.rejected or not any(o in self.holds and (self.ended or o not in self.releasing) for o in self.rejected):
+            return None
+        reserved, sold, leaked = self.stock()
+        return (f"available {self.available} + reserved {reserved} + sold {sold} = "
+                f"{self.available + reserved + sold}, not {self.initial}: "
+                f"{sum(self.holds[o] for o in leaked)} units still held for rejected {', '.join(leaked)}")
+
+    def unresolved(self):
+        orders = self.orders.values()
+        problems = [f"{o.id} is still pending" for o in orders if o.status == "pending"]
+        problems += [f"{o.id} was rejected but {what}" for o in orders if o.status == "rejected"
+                     for what, bad in (("holds stock", o.id in self.holds), ("was charged", o.id in self.charges))
+                     if bad]
+        return "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+
+    def notify(self, order):
+        self.notified[order] = self.notified.get(order, 0) + 1
+        if self.notified[order] == 2:
+            self.doubled.append(order)
+
+    def twice(self):
+        doubled = self.doubled
+        return doubled and (f"{doubled[0]} was notified {self.notified[doubled[0]]} times: the Queue delivered "
+                            "OrderCreated again and NotificationService, without dedupe, acted again.")
+
+    def lost_orders(self):
+        if not self.ended:
+            return self.lost
+        return self.lost + [o.id for o in self.orders.values() if o.status == "confirmed"
+                            and o.id not in self.enqueued and o.id not in self.lost]
+
+    def lost_events(self):
+        lost = (self.lost or self.ended) and self.lost_orders()
+        return lost and (f"OrderCreated for {', '.join(lost)} is lost: committed as confirmed, never published, "
+                         "and nothing durable owes it.")
 
 
 class Dependency(Node):
-    """A downstream HTTP service: it acts on arrival and answers one hop later (plus slow_ms when slow)."""
+    """A downstream HTTP service: it acts on arrival and answers one hop later (plus slow_ms when slow). While
+    down in ``refuse`` mode its host is up and resets every connection: the caller hears ``Refused`` at once."""
 
     group = "service"
 
-    def __init__(self, id, books, slow_ms):
-        super().__init__(id)
-        self.books, self.slow_ms = books, slow_ms
+    def __init__(self, id, books, slow_ms, alive=True, refusing=False):
+        super().__init__(id, alive=alive)
+        self.books, self.slow_ms, self.refusing = books, slow_ms, refusing
+
+    def on_start(self):
+        if self.refusing:
+            self.set_state(refusing=True)
+        self.show()
+
+    def on_recover(self):
+        self.show()
+
+    def come_back(self):
+        self.refusing = False
+        self.set_state(refusing=False)
+
+    def show(self):
+        books = self.books
+        if self.id == "InventoryService":
+            self.set_state(available=books.available, held=books.initial - books.available)
+        elif self.id == "PaymentService":
+            self.set_state(charged=len(books.charges))
 
     def on_message(self, msg):
-        label, extra = self.handle(msg.label, msg.data)
-        data = {"order": msg.data["order"], "rid": msg.data["rid"], **extra}
+        order = msg.data["order"]
+        if self.refusing:
+            self.note_once(f"refused {self.id}", f"{self.id} is down but its host is up: the connection is refused "
+                           "at once, and the caller knows within a round trip, not after its timeout.")
+            return self.send(msg.src, "Refused", {"order": order, "rid": msg.data["rid"]})
+        label, extra = self.handle(msg.label, msg.data, order)
         delay = self.sim.network.delay + self.slow_ms if self.slow_ms else None
-        msg_id = self.send(msg.src, label, data, delay)
+        msg_id = self.send(msg.src, label, {"order": order, "rid": msg.data["rid"], **extra}, delay)
         if label == "Paid" and self.books.lose_payment:
             self.books.lose_payment = False
             self.sim.network.lose(msg_id)
-            self.sim.note(f"PaymentService charged {data['order']}, but its Paid response is lost on the way back.")
+            self.sim.note(f"PaymentService charged {order}, but its Paid response is lost on the way back.")
 
-    def on_recover(self):
-        self.on_start()
-
-    def handle(self, label, data):
-        raise NotImplementedError
-
-
-class UserService(Dependency):
-    def handle(self, label, data):
-        return "UserOK", {}
-
-
-class ProductService(Dependency):
-    def handle(self, label, data):
-        return "Product", {"price": PRICE}
-
-
-class InventoryService(Dependency):
-    def on_start(self):
-        self.set_state(available=self.books.available, held=sum(self.books.holds.values()))
-
-    def handle(self, label, data):
-        books, order = self.books, data["order"]
-        if label == "Release":
+    def handle(self, label, data, order):
+        books = self.books
+        if label == "GetProduct":
+            return "Product", {"price": PRICE}
+        if label == "Reserve":
+            if order not in books.holds:
+                if books.available < data["items"]:
+                    return "OutOfStock", {}
+                books.available -= data["items"]
+                books.holds[order] = data["items"]
+        elif label == "Release":
             books.available += books.holds.pop(order, 0)
-            answer = "Released"
-        elif order in books.holds:
-            return "Reserved", {}
-        elif books.available < data["items"]:
-            return "OutOfStock", {}
-        else:
-            books.available -= data["items"]
-            books.holds[order] = data["items"]
-            books.audit(self.sim)
-            answer = "Reserved"
-        self.on_start()
-        return answer, {}
-
-
-class PaymentService(Dependency):
-    def on_start(self):
-        self.set_state(charged=len(self.books.charges))
-
-    def handle(self, label, data):
-        books, order = self.books, data["order"]
-        if label == "Refund":
-            books.charges.pop(order, None)
-            answer = "Refunded"
-        else:
+        elif label == "Pay":
             books.charges.setdefault(order, data["amount"])
-            answer = "Paid"
-        self.on_start()
-        return answer, {}
-
-
-class Breaker:
-    """Nygard's circuit breaker around one dependency."""
-
-    __slots__ = ("service", "state", "failures", "trial")
-
-    def __init__(self, service):
-        self.service, self.state, self.failures, self.trial = service, "closed", 0, False
-
-    def allows(self):
-        return self.state == "closed" or (self.state == "half-open" and not self.trial)
-
-
-class Call:
-    __slots__ = ("order", "service", "label", "timer", "undo")
-
-    def __init__(self, order, service, label, timer, undo):
-        self.order, self.service, self.label, self.timer, self.undo = order, service, label, timer, undo
+        elif label == "Refund":
+            books.charges.pop(order, None)
+        self.show()
+        return ANSWERS[label], {}
 
 
 class Order:
@@ -166,32 +184,35 @@ class OrderService(Node):
 
     def __init__(self, books, params):
         super().__init__("OrderService")
-        self.books = books
-        self.timeout, self.threshold = params["timeout_ms"], params["breaker_threshold"]
-        self.open_timeout, self.compensation, self.use_outbox = (
-            params["open_timeout"], params["compensation"], params["outbox"])
+        self.books, self.params = books, params
+        self.timeout, self.use_outbox = params["timeout_ms"], params["outbox"]
         self.orders = books.orders
-        self.outbox = {}  # durable: order -> [last publish time, publishes]
+        self.outbox = Outbox()  # durable, written in the order's transaction
+        self.row_of = {}  # order -> its outbox row
+        self.relay = Relay(self, self.outbox, RELAY_POLL_MS, self.publish, mark_on_publish=False)
         self.owed = {s: [] for s in DEPENDENCIES}  # durable: compensations waiting for their breaker
         self.transitions = []
-        self.confirmed = self.rejected = self.rid = 0
-        self.told_fail_fast = self.told_leak = self.told_late = False
+        self.confirmed = self.rejected = 0
+        self.failed_after = None  # how long the first failed call to the dead service took to fail
+        self.calls = Calls(self, "rid", "call timeout")
         self.forget()
 
     def forget(self):
         """What lives in memory only, and is gone after a crash."""
-        self.breakers = {s: Breaker(s) for s in DEPENDENCIES}
-        self.calls = {}
-        self.relay_timer = None
+        self.breakers = {s: CircuitBreaker(self.params["breaker_threshold"], self.params["open_timeout"])
+                         for s in DEPENDENCIES}
+        self.worst = CLOSED  # the state of the worst breaker, the one OrderService's band shows
+        self.calls.forget()
+        self.publishing = {}  # outbox row id -> [publishes, timer]
 
     def on_start(self):
+        self.relay.start()
         self.show()
 
     def show(self):
-        worst = max((b.state for b in self.breakers.values()), key=SEVERITY.index)
-        state = {"breaker": worst, "confirmed": self.confirmed, "rejected": self.rejected}
+        state = {"breaker": self.worst, "confirmed": self.confirmed, "rejected": self.rejected}
         if self.use_outbox:
-            state["outbox"] = len(self.outbox)
+            state["outbox"] = len(self.outbox.waiting)
         self.set_state(**state)
 
     # -- the order ------------------------------------------------------------
@@ -203,24 +224,22 @@ class OrderService(Node):
                 self.advance(order)
             return
         if msg.label == "Enqueued":
-            if self.outbox.pop(data["order"], None):
-                if not self.outbox and self.relay_timer:
-                    self.relay_timer.cancel()
-                    self.relay_timer = None
-                self.show()
-            return
-        call = self.calls.pop(data["rid"], None)
+            return self.enqueued(data)
+        call = self.calls.answered(msg)
         if call is None:
-            if msg.label in ("Paid", "Reserved") and not self.told_late:
-                self.told_late = True
-                self.note(f"{msg.src} answers {msg.label} for {data['order']} after OrderService gave up: "
-                          "the side effect happened all the same.")
+            if msg.label in ("Paid", "Reserved"):
+                self.note_once("late", f"{msg.src} answers {msg.label} for {data['order']} after OrderService gave "
+                               "up: the side effect happened all the same.")
             return
-        call.timer.cancel()
-        self.succeeded(call.service)
-        if call.undo:
+        order_id, service, label, undo = call.context
+        if msg.label == "Refused":
+            return self.call_failed(call, "refused")
+        self.breaker(service, "success")
+        if self.breakers[service].state == CLOSED and self.owed[service]:
+            self.pay_debts(service)
+        if undo:
             return
-        order = self.orders[call.order]
+        order = self.orders[order_id]
         if msg.label == "OutOfStock":
             order.attempted.remove("Reserve")
             return self.reject(order, "out of stock")
@@ -239,11 +258,10 @@ class OrderService(Node):
         elif label == "Pay":
             data["amount"] = order.amount
         if not self.call(order.id, service, label, data):
-            if not self.told_fail_fast:
-                self.told_fail_fast = True
-                self.note(f"The breaker on {service} is {self.breakers[service].state}: {order.id} is rejected at "
-                          "once, without a call and without waiting for a timeout.")
-            return self.reject(order, f"{service} breaker {self.breakers[service].state}")
+            state = self.breakers[service].state
+            self.note_once("fail fast", f"The breaker on {service} is {state}: {order.id} is rejected at once, "
+                           "without a call and without waiting for a timeout.")
+            return self.reject(order, f"{service} breaker {state}")
         if label in UNDO:
             order.attempted.append(label)
 
@@ -251,52 +269,45 @@ class OrderService(Node):
         order.status = "confirmed"
         self.confirmed += 1
         if self.use_outbox:
-            self.outbox[order.id] = [None, 0]  # written in the same transaction as the status
+            self.row_of[order.id] = self.outbox.add(order.id)  # in the same transaction as the status
         if self.books.relay_crash:
             self.books.relay_crash = False
-            self.note(f"{order.id} is committed as confirmed; OrderService crashes before publishing OrderCreated "
-                      "or answering the Client. " + ("The event waits in the outbox table." if self.use_outbox else
-                                                     "Nothing durable records that the event is still owed."))
-            self.sim.crash(self.id)
-            self.sim.schedule(RESTART_MS, self.sim.recover, self.id)
-            return
-        if self.use_outbox:
-            self.wake_relay()
-        else:
+            if not self.use_outbox:
+                self.books.lost.append(order.id)
+            return self.crash_and_restart(RESTART_MS, (
+                f"{order.id} is committed as confirmed; OrderService crashes before publishing OrderCreated or "
+                "answering the Client. " + ("The event waits in the outbox table." if self.use_outbox else
+                                            "Nothing durable records that the event is still owed: it is lost.")))
+        if not self.use_outbox:
             self.send("Queue", "OrderCreated", {"order": order.id})
         self.send("Client", "OrderConfirmed", {"order": order.id})
         self.show()
 
     def reject(self, order, reason):
         order.status = "rejected"
+        self.books.rejected.append(order.id)
         self.rejected += 1
-        if self.compensation:
+        if self.params["compensation"]:
             for label in reversed(order.attempted):
                 service, undo = UNDO[label]
                 if undo == "Release":
                     self.books.releasing.add(order.id)
                 self.undo(order.id, service, undo, 1)
-        elif order.attempted and not self.told_leak:
-            self.told_leak = True
-            self.note(f"Compensation is off: {order.id} is rejected but its {' and '.join(order.attempted)} "
-                      "stays in place.")
-        self.books.audit(self.sim)
+        elif order.attempted:
+            self.note_once("leak", f"Compensation is off: {order.id} is rejected but its "
+                           f"{' and '.join(order.attempted)} stays in place.")
+        self.sim.verify()
         self.send("Client", "OrderRejected", {"order": order.id, "reason": reason})
         self.show()
 
     # -- calls behind breakers ------------------------------------------------
     def call(self, order, service, label, data, undo=0):
-        breaker = self.breakers[service]
-        if not breaker.allows():
+        if not self.breaker(service, "allow"):
             return False
-        if breaker.state == "half-open":
-            breaker.trial = True
-        self.check("open_breaker_sends_nothing", breaker.state != "open",
-                   f"OrderService called {service} while its breaker was open")
-        self.rid += 1
-        self.send(service, label, {**data, "rid": self.rid}, tag=f"#{undo}" if undo > 1 else None)
-        self.calls[self.rid] = Call(order, service, label, self.set_timer(self.timeout, "call timeout", self.rid),
-                                    undo)
+        if self.breakers[service].state == OPEN:
+            self.check("open_breaker_sends_nothing", False, f"OrderService called {service} while its breaker was open")
+        self.calls.call(service, label, data, self.timeout, (order, service, label, undo),
+                        tag=f"#{undo}" if undo > 1 else None)
         return True
 
     def undo(self, order, service, label, attempt):
@@ -304,157 +315,124 @@ class OrderService(Node):
             self.owed[service].append((order, label, attempt))
 
     def on_timer(self, label, data):
-        if label == "call timeout":
-            call = self.calls.pop(data)
-            self.failed(call.service)
-            if call.undo:
-                return self.owe(call)
-            return self.reject(self.orders[call.order], f"{call.service} timed out")
-        if label == "breaker half-open":
-            return self.half_open(data)
-        self.relay()
-
-    def owe(self, call):
-        if call.undo >= COMPENSATION_ATTEMPTS:
-            self.note(f"{call.label} for {call.order} failed {call.undo} times: OrderService gives up, "
-                      "a human must reconcile it.")
+        if self.relay.on_timer(label):
             return
-        self.owed[call.service].append((call.order, call.label, call.undo + 1))
+        call = self.calls.timed_out(label, data)
+        if call is not None:
+            return self.call_failed(call)
+        if label == "breaker half-open" and self.breakers[data].state == OPEN:
+            self.breaker(data, "refresh")
+            self.pay_debts(data)
+        elif label == "republish":
+            self.republish(data)
+
+    def call_failed(self, call, how="timed out"):
+        order, service, label, undo = call.context
+        if service == self.params["dead_service"] and self.failed_after is None:
+            self.failed_after = self.now - call.sent_at
+        self.breaker(service, "failure")
+        if not undo:
+            return self.reject(self.orders[order], f"{service} {how}")
+        if undo >= COMPENSATION_ATTEMPTS:
+            return self.note(f"{label} for {order} failed {undo} times: OrderService gives up, a human must "
+                             "reconcile it.")
+        self.owed[service].append((order, label, undo + 1))
 
     def pay_debts(self, service):
         owed, self.owed[service] = self.owed[service], []
         for order, label, attempt in owed:
             self.undo(order, service, label, attempt)
 
-    def succeeded(self, service):
+    def breaker(self, service, event):
+        """Tell ``service``'s breaker of an ``event`` (allow, success, failure, refresh); narrate a move."""
         breaker = self.breakers[service]
-        if breaker.state == "half-open":
-            breaker.trial = False
-            self.move(breaker, "closed", "the trial call succeeded")
-        if breaker.state == "closed":
-            breaker.failures = 0
-            if self.owed[service]:
-                self.pay_debts(service)
+        before, answer = breaker.state, getattr(breaker, event)(self.now)
+        if breaker.state != before:
+            why = {OPEN: f"{self.params['breaker_threshold']} consecutive failures" if before == CLOSED else
+                   "the trial call failed", CLOSED: "the trial call succeeded",
+                   "half-open": f"{self.params['open_timeout']} ms have passed; the next call is a trial"}
+            self.transitions.append({"t": self.now, "service": service, "from": before, "to": breaker.state})
+            self.note(f"Breaker on {service}: {before} -> {breaker.state} ({why[breaker.state]}).")
+            if breaker.state == OPEN:
+                self.set_timer(self.params["open_timeout"], "breaker half-open", service)
+            self.worst = max((b.state for b in self.breakers.values()), key=SEVERITY.index)
+            self.show()
+        return answer
 
-    def failed(self, service):
-        breaker = self.breakers[service]
-        if breaker.state == "half-open":
-            breaker.trial = False
-            self.move(breaker, "open", "the trial call failed")
-        elif breaker.state == "closed":
-            breaker.failures += 1
-            if breaker.failures >= self.threshold:
-                self.move(breaker, "open", f"{breaker.failures} consecutive failures")
+    # -- the outbox relay: at least once, so the queue may see an event twice -
+    def publish(self, row):
+        sends = self.publishing.get(row.id, [0, None])[0] + 1
+        self.send("Queue", "OrderCreated", {"order": row.event}, tag=f"#{sends}" if sends > 1 else None)
+        self.publishing[row.id] = [sends, self.set_timer(self.timeout, "republish", row.id)]
 
-    def half_open(self, service):
-        breaker = self.breakers[service]
-        if breaker.state == "open":
-            self.move(breaker, "half-open", f"{self.open_timeout} ms have passed; the next call is a trial")
-            self.pay_debts(service)
-
-    def move(self, breaker, to, why):
-        self.transitions.append({"t": self.now, "service": breaker.service, "from": breaker.state, "to": to})
-        self.note(f"Breaker on {breaker.service}: {breaker.state} -> {to} ({why}).")
-        breaker.state = to
-        if to == "open":
-            self.set_timer(self.open_timeout, "breaker half-open", breaker.service)
-        else:
-            breaker.failures = 0
+    def republish(self, row_id):
+        row = self.outbox.rows[row_id - 1]
+        if self.publishing[row_id][0] < REDELIVERIES:
+            return self.publish(row)
+        self.outbox.mark(row_id)
+        self.note(f"The relay gives up on OrderCreated for {row.event} after {REDELIVERIES} tries.")
         self.show()
 
-    # -- the outbox relay -----------------------------------------------------
-    def wake_relay(self):
-        if self.relay_timer:
-            self.relay_timer.cancel()
-        self.relay_timer = self.set_timer(RELAY_POLL_MS, "relay poll")
-
-    def relay(self):
-        """Publish every outbox row not acknowledged within a timeout: at-least-once, so duplicates are possible."""
-        self.relay_timer = None
-        for order, row in list(self.outbox.items()):
-            if row[0] is None or self.now - row[0] >= self.timeout:
-                if row[1] == REDELIVERIES:
-                    del self.outbox[order]
-                    self.note(f"The relay gives up on OrderCreated for {order} after {REDELIVERIES} tries.")
-                    continue
-                row[0], row[1] = self.now, row[1] + 1
-                self.send("Queue", "OrderCreated", {"order": order}, tag=f"#{row[1]}" if row[1] > 1 else None)
-        if self.outbox:
-            due = min(row[0] for row in self.outbox.values()) + self.timeout
-            self.relay_timer = self.set_timer(due - self.now, "relay poll")
-        self.show()
+    def enqueued(self, data):
+        row = self.row_of.get(data["order"])
+        if row and not row.published:
+            self.outbox.mark(row.id)
+            sending = self.publishing.pop(row.id, None)
+            if sending:
+                sending[1].cancel()
+            self.show()
 
     def on_recover(self):
-        changed = [b for b in self.breakers.values() if b.state != "closed"]
+        changed = [(s, b.state) for s, b in self.breakers.items() if b.state != CLOSED]
         self.forget()
         pending = [o for o in self.orders.values() if o.status == "pending"]
+        unpublished = len(self.outbox.unpublished())
         self.note("OrderService restarts: breakers start closed" +
                   (f", unfinished {', '.join(o.id for o in pending)} are rejected" if pending else "") +
-                  (f", the relay finds {len(self.outbox)} unpublished outbox row(s)" if self.outbox else "") + ".")
-        for breaker in changed:
-            self.transitions.append({"t": self.now, "service": breaker.service, "from": breaker.state,
-                                     "to": "closed"})
+                  (f", the relay finds {unpublished} unpublished outbox row(s)" if unpublished else "") + ".")
+        self.transitions += [{"t": self.now, "service": s, "from": state, "to": CLOSED} for s, state in changed]
         for order in pending:
             self.reject(order, "OrderService restarted")
-        for row in self.outbox.values():
-            row[0] = None
-        if self.outbox:
-            self.wake_relay()
+        self.relay.start()
         self.show()
-
-
-class Queue(Node):
-    """A durable queue: acknowledges each publish and delivers it to NotificationService until acked."""
-
-    group = "broker"
-
-    def __init__(self, timeout):
-        super().__init__("Queue")
-        self.timeout = timeout
-        self.unacked = {}  # order -> [deliveries, timer]
-
-    def on_message(self, msg):
-        order = msg.data["order"]
-        if msg.label == "ack":
-            entry = self.unacked.pop(order, None)
-            if entry:
-                entry[1].cancel()
-            return
-        self.send(msg.src, "Enqueued", {"order": order})
-        if order not in self.unacked:
-            self.deliver(order, 1)
-
-    def deliver(self, order, n):
-        self.send("NotificationService", "OrderCreated", {"order": order}, tag=f"#{n}" if n > 1 else None)
-        self.unacked[order] = [n, self.set_timer(self.timeout, "redeliver", order)]
-
-    def on_timer(self, label, order):
-        n = self.unacked[order][0]
-        if n == REDELIVERIES:
-            del self.unacked[order]
-            self.note(f"OrderCreated for {order} unacked after {n} deliveries: dead-lettered.")
-        else:
-            self.deliver(order, n + 1)
-
-    def on_recover(self):
-        for order, entry in list(self.unacked.items()):
-            self.deliver(order, entry[0])
 
 
 class NotificationService(Node):
+    """Tells the customer of each OrderCreated and acks it; with ``dedupe`` it skips the orders it has handled
+    (Richardson's idempotent consumer: the handled ids are kept durably, beside the effect)."""
+
     group = "service"
 
-    def __init__(self, books):
+    def __init__(self, books, dedupe):
         super().__init__("NotificationService")
-        self.books = books
+        self.books, self.dedupe, self.handled = books, dedupe, set()
 
     def on_start(self):
-        self.set_state(sent=len(self.books.notified))
+        self.set_state(sent=sum(self.books.notified.values()))
 
     def on_message(self, msg):
-        self.books.notified.add(msg.data["order"])
-        self.on_start()
-        self.send(msg.src, "ack", {"order": msg.data["order"]})
+        order = msg.data["order"]
+        if self.dedupe and order in self.handled:
+            self.note_once("dedupe", f"OrderCreated for {order} again: already handled, so acknowledged and skipped.")
+        else:
+            self.handled.add(order)
+            self.books.notify(order)
+            self.on_start()
+        ack(self, msg, "ack")
+
+
+class Queue(Broker):
+    """A durable queue: confirms each publish (Enqueued) and delivers it to NotificationService until acked."""
+
+    def __init__(self, books, timeout):
+        super().__init__("Queue", redelivery=RetryPolicy(timeout, timeout, REDELIVERIES, factor=1),
+                         dead_letter_after=REDELIVERIES, confirm="Enqueued", ack_label="ack")
+        self.books = books
+        self.subscribe("OrderCreated", "NotificationService")
+
+    def publish(self, topic, data):
+        self.books.enqueued.add(data["order"])
+        super().publish(topic, data)
 
 
 class Client(Node):
@@ -481,50 +459,60 @@ class Client(Node):
             self.waiting[order] = self.set_timer(self.timeout, "request timeout", order)
             return
         del self.waiting[order]
-        if not self.outcomes["timed_out"]:
-            self.note(f"The Client gives up on {order} after {self.timeout} ms, not knowing whether it went through. "
-                      "A caller waiting on a slow callee times out in turn: timeouts cascade up the chain.")
+        self.note_once("client timeout", f"The Client gives up on {order} after {self.timeout} ms, not knowing "
+                       "whether it went through. A caller waiting on a slow callee times out in turn: timeouts "
+                       "cascade up the chain.")
         self.outcomes["timed_out"] += 1
         self.set_state(**self.outcomes)
 
     def on_message(self, msg):
-        order = msg.data["order"]
-        timer = self.waiting.pop(order, None)
+        timer = self.waiting.pop(msg.data["order"], None)
         if timer is None:
             return
         timer.cancel()
         outcome = "confirmed" if msg.label == "OrderConfirmed" else "rejected"
         self.outcomes[outcome] += 1
         if outcome == "confirmed":
-            self.latencies.append(self.now - self.sent_at[order])
+            self.latencies.append(self.now - self.sent_at[msg.data["order"]])
         self.set_state(**self.outcomes)
 
 
 class MicroservicesOrder(Scenario):
     slug = "microservices-order"
+    version = 2  # down_mode, dedupe, the lost-event invariant; the kit's broker, relay and breaker band
     title = "Microservice order flow"
     summary_text = "An order service calls four services over HTTP, behind circuit breakers, then emits an event."
-    teaches = ("How one slow dependency turns into cascading timeouts, how a circuit breaker fails fast instead, "
-               "why a failed order must release what it reserved, and why an outbox keeps events from vanishing.")
+    teaches = ("How one slow dependency turns into cascading timeouts, how a circuit breaker fails fast instead "
+               "(and opens sooner on a service that refuses than on one that hangs), why a failed order must release "
+               "what it reserved, why an outbox keeps events from vanishing, and why at-least-once delivery needs a "
+               "consumer that deduplicates.")
     problem = (
         "A Client sends a stream of orders to OrderService, which calls UserService (validate the user), "
         "ProductService (price), InventoryService (reserve the items) and PaymentService (charge) one after the "
         "other over HTTP, each call with a client timeout. It then commits the order and publishes OrderCreated "
-        "through a Queue to NotificationService. Each dependency sits behind a circuit breaker. When a step fails "
+        "through a Queue to NotificationService. Each dependency sits behind a circuit breaker. A dependency that "
+        "is down either refuses the connection at once or hangs until the caller's timeout. When a step fails "
         "the order is rejected and, with compensation on, what was reserved or maybe charged is released or "
         "refunded. With the outbox on, OrderCreated is written in the same transaction as the order and a relay "
-        "publishes it; without it, OrderService publishes right after the commit.")
+        "publishes it; without it, OrderService publishes right after the commit. The Queue delivers at least once; "
+        "with dedupe on, NotificationService skips an event it has already handled.")
     theory = (
         "A timeout only bounds waiting; it does not say whether the call took effect. Callers upstream wait at "
         "least as long, so a slow dependency makes every caller time out in turn. A circuit breaker counts "
         "consecutive failures; after breaker_threshold it opens and fails every call at once without sending "
         "anything, after open_timeout it half-opens and lets one trial call through, and a success closes it. "
         "Stock is conserved (available + reserved + sold = initial) only if every rejected order releases its "
-        "reservation. Committing a row and publishing a message are two actions a crash can separate; writing "
-        "the event to an outbox table in the same transaction and relaying it at least once closes the gap.")
+        "reservation. A call to a service that refuses fails within a round trip, one to a service that hangs "
+        "only at the caller's timeout, so the breaker opens a round trip, or a whole timeout, after its "
+        "breaker_threshold-th failing call leaves. Committing "
+        "a row and publishing a message are two actions a crash can separate; writing the event to an outbox "
+        "table in the same transaction and relaying it at least once closes the gap, and at-least-once delivery "
+        "needs a consumer that deduplicates.")
     source = ("Michael Nygard, 'Release It!' (Pragmatic Bookshelf, 2007; 2nd ed. 2018), Stability Patterns: "
-              "Circuit Breaker, Timeouts; Martin Fowler, 'CircuitBreaker' (martinfowler.com, 2014); Chris "
-              "Richardson, 'Pattern: Transactional outbox' and 'Pattern: Saga', microservices.io.")
+              "Circuit Breaker, Timeouts, Integration Points (a refused connection fails fast, a hung one ties the "
+              "caller up until its timeout); Martin Fowler, 'CircuitBreaker' (martinfowler.com, 2014); Chris "
+              "Richardson, 'Pattern: Transactional outbox', 'Pattern: Idempotent Consumer' and 'Pattern: Saga', "
+              "microservices.io.")
     tick = "one millisecond"
     params = (
         Param("orders", "int", 5, "orders in the stream", 1, 50),
@@ -537,6 +525,8 @@ class MicroservicesOrder(Scenario):
         Param("compensation", "bool", True, "release the reservation (and refund a maybe-charged payment) of a "
               "rejected order"),
         Param("outbox", "bool", True, "write OrderCreated to an outbox table in the order's transaction"),
+        Param("dedupe", "bool", True, "NotificationService skips an OrderCreated it has already handled "
+              "(an idempotent consumer)"),
         Param("stock", "int", 20, "initial units in stock", 0, 1000),
         Param("interval_ms", "int", 100, "ms between two orders of the stream", 1, 5000),
         Param("slow_service", "choice", "none", "a dependency whose answers take slow_ms longer",
@@ -545,16 +535,24 @@ class MicroservicesOrder(Scenario):
         Param("dead_service", "choice", "none", "a dependency that is down from the start",
               choices=("none",) + DEPENDENCIES),
         Param("dead_until_ms", "int", 1500, "when the dead service comes back", 1, 60_000),
+        Param("down_mode", "choice", "hang", "how the dead service is down: hang (nothing answers; a call fails at "
+              "its timeout) or refuse (its host resets the connection; a call fails within a round trip)",
+              choices=DOWN_MODES),
         Param("lose_payment_response", "bool", False, "the first Paid response is lost (the charge happened)"),
         Param("relay_crash", "bool", False, "OrderService crashes right after committing the first confirmed "
               f"order, before publishing; it is back {RESTART_MS} ms later"),
     )
-    bands = {"breaker": {"open": "fault", "half-open": "wait"}}
+    bands = {**BANDS, "refusing": {True: ("fault", "refusing")}}
     invariants = (
-        Invariant("stock_conserved", "available + reserved + sold = initial stock: nothing held for a rejected order."),
+        Invariant("stock_conserved", "available + reserved + sold = initial stock: nothing held for a rejected order.",
+                  Books.stock_leak),
         Invariant("orders_resolved", "Every order ends confirmed or rejected, a rejected one holding no stock and "
                   "no charge."),
         Invariant("open_breaker_sends_nothing", "No call leaves OrderService through an open breaker."),
+        Invariant("notified_at_most_once", "The customer is told of each order at most once, however often the "
+                  "Queue delivers OrderCreated.", Books.twice),
+        Invariant("order_event_not_lost", "Every confirmed order's OrderCreated reaches the Queue: a crash between "
+                  "commit and publish must not lose it.", Books.lost_events),
     )
 
     def nodes(self, params):
@@ -571,40 +569,34 @@ class MicroservicesOrder(Scenario):
             refuse("open_timeout", f"with {params['orders']} orders and a faulty service, retrying owed compensations "
                    "through a flapping breaker could run for hours of simulated time: lower open_timeout or orders")
 
+    def world(self, params):
+        return Books(params)
+
     def setup(self, sim, params):
         sim.network.delay = params["latency_ms"]
-        books = Books(params)
+        books, dead, until = sim.world, params["dead_service"], params["dead_until_ms"]
+        hangs, refuses = dead != "none" and params["down_mode"] == "hang", params["down_mode"] == "refuse"
         slow = {params["slow_service"]: params["slow_ms"]}
-        kinds = {"UserService": UserService, "ProductService": ProductService,
-                 "InventoryService": InventoryService, "PaymentService": PaymentService}
-        nodes = [Client(params), OrderService(books, params)]
-        nodes += [kinds[s](s, books, slow.get(s, 0)) for s in DEPENDENCIES]
-        nodes += [Queue(params["timeout_ms"]), NotificationService(books)]
-        dead = params["dead_service"]
+        services = [Dependency(s, books, slow.get(s, 0), alive=not (hangs and s == dead),
+                               refusing=refuses and s == dead) for s in DEPENDENCIES]
         if dead != "none":
-            for node in nodes:
-                sim.add(node)
-            sim.note(f"{dead} is down until t={params['dead_until_ms']}.")
-            sim.crash(dead)
-            sim.schedule(params["dead_until_ms"], sim.recover, dead)
+            sim.note(f"{dead} is down until t={until}." if hangs else
+                     f"{dead} is down until t={until}; its host is up and refuses every connection at once.")
+            back = (sim.recover, dead) if hangs else (services[DEPENDENCIES.index(dead)].come_back,)
+            sim.schedule(until, *back)
         if params["slow_service"] != "none":
             sim.note(f"{params['slow_service']} is slow: each answer takes {params['slow_ms']} ms more.")
-        return nodes
+        return [Client(params), OrderService(books, params), *services, Queue(books, params["timeout_ms"]),
+                NotificationService(books, params["dedupe"])]
 
     def finish(self, sim, params):
-        service = sim.nodes["OrderService"]
-        books = service.books
-        books.audit(sim, strict=True)
-        problems = [f"{o.id} is still pending" for o in books.orders.values() if o.status == "pending"]
-        problems += [f"{o.id} was rejected but {what}" for o in books.orders.values() if o.status == "rejected"
-                     for what, bad in (("holds stock", o.id in books.holds), ("was charged", o.id in books.charges))
-                     if bad]
-        sim.check("orders_resolved", not problems, "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
+        sim.world.ended = True
+        problems = sim.world.unresolved()
+        sim.check("orders_resolved", not problems, problems)  # only at the end: a run in progress has pending orders
 
     def summary(self, sim, params):
-        service, client = sim.nodes["OrderService"], sim.nodes["Client"]
-        books = service.books
-        reserved, sold, leaked = books.stock(strict=True)
+        service, client, books = sim.nodes["OrderService"], sim.nodes["Client"], sim.world
+        reserved, sold, leaked = books.stock()
         latencies = client.latencies
         return {
             "confirmed": service.confirmed,
@@ -613,14 +605,19 @@ class MicroservicesOrder(Scenario):
             "stock": {"available": books.available, "reserved": reserved, "sold": sold},
             "stock_leaked": sum(books.holds[o] for o in leaked),
             "charges_leaked": sum(1 for o in books.charges if books.orders[o].status == "rejected"),
-            "notifications": len(books.notified),
+            "notifications": sum(books.notified.values()),
+            "notified_twice": sorted(books.doubled),
+            "events_lost": books.lost_orders(),
             "client_timeouts": client.outcomes["timed_out"],
             "compensations_owed": sum(len(owed) for owed in service.owed.values()),
+            "down_call_failed_after_ms": service.failed_after,
             "mean_confirm_ms": round(sum(latencies) / len(latencies), 1) if latencies else None,
             "theory": {
                 "happy_path_ms": 10 * params["latency_ms"],
                 "slowest_answer_ms": 2 * params["latency_ms"] + len(STEPS) * params["timeout_ms"],
                 "client_gives_up_ms": params["timeout_ms"],
+                "down_call_fails_after_ms": (2 * params["latency_ms"] if params["down_mode"] == "refuse"
+                                             else params["timeout_ms"]),
                 "failures_to_open": params["breaker_threshold"],
                 "open_for_ms": params["open_timeout"],
                 "initial_stock": params["stock"],
@@ -631,7 +628,8 @@ class MicroservicesOrder(Scenario):
     def trouble(params):
         """The faulty dependency and what is wrong with it, in words, or ("", "")."""
         if params["dead_service"] != "none":
-            return params["dead_service"], f"down until t={params['dead_until_ms']}"
+            how = "refusing connections" if params["down_mode"] == "refuse" else "down"
+            return params["dead_service"], f"{how} until t={params['dead_until_ms']}"
         if params["slow_service"] != "none":
             return params["slow_service"], f"{params['slow_ms']} ms slow"
         return "", ""
@@ -645,14 +643,19 @@ class MicroservicesOrder(Scenario):
             at = f" at {service}" if service else ""
             return (f"Stock leaked: {plural(rejected, 'order')} failed{at} and, without compensation, "
                     f"{summary['stock_leaked']} units stay reserved; {broken}.")
+        crashed = params["relay_crash"] and not sim.world.relay_crash
+        if broken.startswith("order_event_not_lost") and crashed and not params["outbox"]:
+            return ("OrderService crashed right after committing the first order and, with no outbox, its "
+                    f"OrderCreated was lost: no notification went out; {broken}.")
+        if broken.startswith("notified_at_most_once"):
+            return (f"The Queue delivered OrderCreated again and, with dedupe off, NotificationService told "
+                    f"{', '.join(summary['notified_twice'])} twice: {summary['notifications']} notifications for "
+                    f"{plural(confirmed, 'order')}; {broken}.")
         if broken:
             return f"{confirmed} of {n} orders confirmed and {rejected} rejected, but {broken}."
-        if params["relay_crash"]:
-            if params["outbox"]:
-                return ("OrderService crashed right after committing the first order, yet the outbox relay still "
-                        "published OrderCreated and NotificationService told the customer.")
-            return ("OrderService crashed right after committing the first order and, with no outbox, its "
-                    "OrderCreated was never published: no notification went out.")
+        if crashed and params["outbox"]:
+            return ("OrderService crashed right after committing the first order, yet the outbox relay still "
+                    "published OrderCreated and NotificationService told the customer.")
         moves = summary["breaker_transitions"]
         if moves:
             opened = next(m for m in moves if m["to"] == "open")
@@ -698,6 +701,15 @@ class MicroservicesOrder(Scenario):
                               total == theory["initial_stock"] if params["compensation"] else None,
                               None if params["compensation"] else
                               "compensation; this run turns it off, so rejected orders keep their stock"))
+        failed_after, fails_after = summary["down_call_failed_after_ms"], theory["down_call_fails_after_ms"]
+        if failed_after is not None:
+            refuses = params["down_mode"] == "refuse"
+            rows.append(known_row(
+                f"a call to {service} while it is down fails after",
+                f"{fails_after} ms: " + (f"a round trip (2 × {params['latency_ms']} ms), since its host refuses the "
+                                         "connection" if refuses else "the caller's timeout, since nothing answers"),
+                f"{failed_after} ms", failed_after == fails_after if not faults else None,
+                None if not faults else f"no other fault; here {faults}"))
         moves = summary["breaker_transitions"]
         if moves:
             gaps = [b["t"] - a["t"] for a, b in zip(moves, moves[1:]) if a["to"] == "open" and b["to"] == "half-open"]

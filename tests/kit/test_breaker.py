@@ -51,3 +51,13 @@ def test_the_breaker_state_is_drawn_as_a_band_on_its_owner():
     sim = play(lambda: [Caller("Caller")], bands=BANDS)
     bands = [(e["t"], e["band"] and e["band"]["label"]) for e in sim.trace if e["kind"] == "state" and "band" in e]
     assert bands == [(2, "breaker open"), (15, "half-open"), (15, None)]
+
+
+def test_refresh_half_opens_when_reset_after_has_passed_without_spending_the_probe():
+    breaker = CircuitBreaker(threshold=1, reset_after=100)
+    breaker.failure(0)
+    breaker.refresh(99)
+    assert breaker.state == OPEN
+    breaker.refresh(100)
+    assert breaker.state == HALF_OPEN and breaker.allow(130) and not breaker.allow(131)
+    assert breaker.transitions == [(0, OPEN), (100, HALF_OPEN)]

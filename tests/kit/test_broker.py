@@ -121,3 +121,17 @@ def test_unacked_messages_survive_a_broker_crash_and_are_redelivered_on_recovery
         {"action": "crash", "node": "Broker", "at": 3}, {"action": "recover", "node": "Broker", "at": 100}])
     assert sim.nodes["Shipping"].seen == [("OrderPlaced", 1)]
     assert sent(sim, "OrderPlaced", dst="Shipping")[-1]["t"] == 100
+
+
+def test_acks_may_carry_the_label_the_broker_is_told_to_expect():
+    class LowercaseAcks(Consumer):
+        def on_message(self, msg):
+            self.seen.append((msg.label, msg.data["order"]))
+            ack(self, msg, label="ack")
+
+    def make():
+        broker = Broker(redelivery=RetryPolicy(10, 40), ack_label="ack").subscribe("OrderPlaced", "Billing")
+        return [Producer("Producer"), broker, LowercaseAcks("Billing")]
+    sim = play(make)
+    assert [e["label"] for e in sent(sim, src="Billing")] == ["ack"]
+    assert sim.nodes["Billing"].seen == [("OrderPlaced", 1)] and sim.nodes["Broker"].unacked == {}
