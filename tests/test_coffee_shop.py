@@ -257,7 +257,8 @@ def test_an_attempt_ms_of_zero_fails_the_attempt_as_soon_as_the_worker_takes_it(
 def failing_for(activity, **params):
     """How long after the worker took the first attempt its failure report went out."""
     trace = run(fail_activity=activity, failures=1, **params)
-    return sends(trace, "RespondActivityTaskFailed", activity)[0]["t"] - sends(trace, "ActivityTask", activity)[0]["t"] - NETWORK
+    taken = sends(trace, "ActivityTask", activity)[0]["t"] + NETWORK
+    return sends(trace, "RespondActivityTaskFailed", activity)[0]["t"] - taken
 
 
 def test_how_long_a_failing_attempt_runs_is_a_parameter_defaulting_to_when_its_effect_would_happen():

@@ -385,10 +385,10 @@ class TemporalService(Node):
             if arg in self.activities:
                 return
             self.append("ActivityTaskScheduled", arg)
-            act = self.activities[arg] = Activity(arg, self.p["schedule_to_close_ms"] and
-                                                  self.now + self.p["schedule_to_close_ms"] or None)
-            if act.expires:
-                self.arm(("schedule-to-close", arg), self.p["schedule_to_close_ms"], f"schedule-to-close timeout {arg}")
+            budget = self.p["schedule_to_close_ms"]
+            act = self.activities[arg] = Activity(arg, self.now + budget if budget else None)
+            if budget:
+                self.arm(("schedule-to-close", arg), budget, f"schedule-to-close timeout {arg}")
             self.enqueue(WORKER[arg], arg)
         elif command == "RequestCancelActivityTask":
             act = self.activities[arg]
@@ -778,18 +778,18 @@ class CoffeeShop(Scenario):
     theory = (
         "Workflow code is deterministic, so its state is a function of its event history. A workflow worker that "
         "crashes loses only a cache: the next workflow task carries the whole history, the worker replays it, and "
-        "completed activities return their recorded results instead of running again. Activities are retried by "
-        "the server: retry k waits min(initial_interval x backoff^(k-1), maximum_interval), by default 1 s, 2 s, "
-        "4 s ... capped at 100 s (100 x initial), with unlimited attempts. Start-to-close bounds one attempt, "
+        "completed activities return their recorded results instead of running again. Activities are retried by the "
+        "server: retry k waits min(initial_interval x backoff^(k-1), maximum_interval), by default 1 s, 2 s, 4 s ... "
+        "capped at 100 s (100 x initial), with unlimited attempts. Start-to-close bounds one attempt, "
         "schedule-to-close the whole activity with its retries: Temporal stops retrying when the next retry would "
         "start after that deadline, and the activity times out then, not when the deadline passes. A heartbeat "
-        "timeout detects a dead worker sooner on a long activity. Temporal writes ActivityTaskStarted only when the activity closes, so retries "
-        "leave no trace in the history. A retried activity runs at least once, not exactly once: a worker that "
-        "crashes after its side effect but before reporting makes the next attempt repeat it, unless the effect "
-        "carries an idempotency key. Signals are written to the history; queries are answered from the worker's "
-        "state and never are. Here 'unlimited' attempts stop at 20 so that every run ends, the workflow task "
-        "timeout is Temporal's default 10 s, a restarted workflow worker replays on its next task, and an idle "
-        "worker renews its 60 s long poll at most three times.")
+        "timeout detects a dead worker sooner on a long activity. Temporal writes ActivityTaskStarted only when the "
+        "activity closes, so retries leave no trace in the history. A retried activity runs at least once, not "
+        "exactly once: a worker that crashes after its side effect but before reporting makes the next attempt "
+        "repeat it, unless the effect carries an idempotency key. Signals are written to the history; queries are "
+        "answered from the worker's state and never are. Here 'unlimited' attempts stop at 20 so that every run "
+        "ends, the workflow task timeout is Temporal's default 10 s, a restarted workflow worker replays on its next "
+        "task, and an idle worker renews its 60 s long poll at most three times.")
     source = (
         "Temporal documentation: 'What is a Temporal Retry Policy?' (docs.temporal.io/encyclopedia/retry-policies); "
         "'Detecting Activity failures' (docs.temporal.io/encyclopedia/detecting-activity-failures); 'Events and "
@@ -872,7 +872,7 @@ class CoffeeShop(Scenario):
                      "were lost). The history is durable; the order would resume as soon as a worker polls again.")
 
     def summary(self, sim, params):
-        server, world = sim.nodes["Temporal"], sim.nodes["Temporal"].world
+        server, world = sim.nodes["Temporal"], sim.world
         delays = {name: list(d) for name, d in server.delays.items()}
         policy = server.policy
         return {
