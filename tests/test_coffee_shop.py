@@ -248,8 +248,8 @@ def test_a_deadline_that_passes_during_an_attempt_times_it_out_at_the_deadline()
 
 def test_an_attempt_ms_of_zero_fails_the_attempt_as_soon_as_the_worker_takes_it():
     trace = run(fail_activity="PrepareBeverage", failures=1, attempt_ms=0)
-    tasks, failed = sends(trace, "ActivityTask", "PrepareBeverage"), sends(trace, "RespondActivityTaskFailed",
-                                                                            "PrepareBeverage")
+    tasks = sends(trace, "ActivityTask", "PrepareBeverage")
+    failed = sends(trace, "RespondActivityTaskFailed", "PrepareBeverage")
     assert tasks[0]["t"] + NETWORK == failed[0]["t"] == 240
     assert tasks[1]["t"] == failed[0]["t"] + NETWORK + 1000
 
