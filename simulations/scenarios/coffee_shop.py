@@ -208,12 +208,14 @@ class TemporalService(Node):
     # -- history and queues --------------------------------------------------
     def append(self, kind, activity=None, detail=None):
         """Write the next event; the history's two promises are checked as each one is written."""
-        last = self.history[-1] if self.history else {"id": 0, "type": None}
-        event = {"id": len(self.history) + 1, "type": kind}
-        if event["id"] != last["id"] + 1:
-            self.check("history_contiguous", False, f"event {event['id']} follows event {last['id']}")
-        if last["type"] in TERMINAL:
-            self.check("one_terminal_event", False, f"{kind} appended after the workflow closed")
+        history = self.history
+        event = {"id": len(history) + 1, "type": kind}
+        if history:
+            last = history[-1]
+            if last["id"] != len(history):
+                self.check("history_contiguous", False, f"event {event['id']} follows event {last['id']}")
+            if last["type"] in TERMINAL:
+                self.check("one_terminal_event", False, f"{kind} appended after the workflow closed")
         text = f"{event['id']} {kind}"
         if activity:
             event["activity"] = activity
