@@ -9,6 +9,7 @@ deadline passes. A deadline that passes during an attempt still times it out at 
 runs before it fails is a parameter (``attempt_ms``): an activity can fail at once.
 """
 from ..engine import MAX_TIME, Node
+from ..kit.idempotency import KeyStore, Verdict
 from ..kit.retry import RetryPolicy
 from ..params import Param
 from ..scenario import Invariant, Scenario, known_row, plural, refuse, violation_clause, words
@@ -71,15 +72,16 @@ class World:
         self.idempotent = idempotent
         self.history = []
         self.effects = dict.fromkeys(DURATION_MS, 0)
-        self.keys = set()
+        self.keys = KeyStore()  # the systems' record of the idempotency keys they have served
         self.settled = None  # how the order closed, once it has
 
-    def perform(self, activity):
-        """Apply the side effect once more, unless an idempotency key shows it already happened."""
+    def perform(self, activity, now):
+        """Apply the side effect once more, unless its idempotency key was served before (then it replays)."""
         key = f"{WORKFLOW_ID}/{activity}"
-        if self.idempotent and key in self.keys:
+        if self.idempotent and self.keys.begin(key, activity, now)[0] != Verdict.NEW:
             return False
-        self.keys.add(key)
+        if self.idempotent:
+            self.keys.finish(key, "done")
         self.effects[activity] += 1
         return True
 
@@ -679,7 +681,7 @@ class ActivityWorker(Poller):
         return self.p["fail_activity"] == key[0] and key[1] <= self.p["failures"]
 
     def perform(self, name):
-        if not self.world.perform(name):
+        if not self.world.perform(name, self.now):
             self.note(f"Idempotency key {WORKFLOW_ID}/{name} seen before: the {EFFECT[name]} is not repeated.")
             return
         count = self.world.effects[name]
