@@ -5,6 +5,7 @@ from simulations.params import ParamError
 from simulations.scenarios.coffee_shop import CoffeeShop
 
 SHOP = CoffeeShop()
+NETWORK = 5
 TERMINALS = {"WorkflowExecutionCompleted", "WorkflowExecutionFailed", "WorkflowExecutionCanceled"}
 INVARIANTS = {"history_contiguous", "no_rerun_on_replay", "one_terminal_event", "charged_implies_delivered_or_refunded"}
 HAPPY_HISTORY = (["WorkflowExecutionStarted", "WorkflowTaskScheduled", "WorkflowTaskStarted", "WorkflowTaskCompleted"]
@@ -203,6 +204,84 @@ def test_schedule_to_close_bounds_the_activity_with_all_its_retries():
     assert s["status"] == "Failed" and s["refunded"] and s["violations"] == []
 
 
+def sends(trace, label, activity):
+    return [e for e in trace if e["kind"] == "send" and e["label"] == label and e["data"]["activity"] == activity]
+
+
+def test_temporal_stops_retrying_when_the_next_retry_would_start_after_the_schedule_to_close_deadline():
+    # Retry Policies: "Temporal stops retrying when the next retry would exceed the schedule-to-close timeout";
+    # the server's nextBackoffInterval returns RETRY_STATE_TIMEOUT as soon as now + interval is past expiration.
+    trace = run(fail_activity="PrepareBeverage", failures=10, schedule_to_close_ms=5000)
+    s = trace[-1]["summary"]
+    # scheduled at t=235, so the deadline is t=5235; attempt 2 runs at 2745 and its failure lands at 4255,
+    # when retry 2 (2 s) would start at 6255: the activity times out then, a second before the deadline
+    timed_out = next(e for e in history_notes(trace) if "ActivityTaskTimedOut PrepareBeverage" in e["text"])
+    assert timed_out["text"] == "13 ActivityTaskTimedOut PrepareBeverage (ScheduleToClose timeout)"
+    assert timed_out["t"] == 4255
+    assert s["schedule_to_close_timeouts"] == {
+        "PrepareBeverage": {"at_ms": 4255, "deadline_ms": 5235, "next_attempt_ms": 6255}}
+    assert [e["t"] for e in sends(trace, "ActivityTask", "PrepareBeverage")] == [235, 2745]
+    assert not any(e["kind"] == "timer" and e["label"].startswith("schedule-to-close") for e in trace)
+    assert s["attempts"]["PrepareBeverage"] == 2 and s["retry_delays_ms"] == {"PrepareBeverage": [1000]}
+    assert s["status"] == "Failed" and s["refunded"] and s["violations"] == []
+    assert "would start at t=6255, after the schedule-to-close deadline t=5235" in " ".join(notes(trace))
+    row = next(r for r in s["known"] if r["quantity"] == "when PrepareBeverage timed out")
+    assert row["agrees"] is True and "timed out at t=4255" in s["headline"]
+
+
+def test_quicker_failures_fit_more_retries_before_the_deadline_cuts_them_off():
+    s = summary(fail_activity="PrepareBeverage", failures=10, schedule_to_close_ms=5000, attempt_ms=0)
+    assert s["retry_delays_ms"] == {"PrepareBeverage": [1000, 2000]} and s["attempts"]["PrepareBeverage"] == 3
+    assert s["schedule_to_close_timeouts"] == {
+        "PrepareBeverage": {"at_ms": 3265, "deadline_ms": 5235, "next_attempt_ms": 7265}}
+
+
+def test_a_deadline_that_passes_during_an_attempt_times_it_out_at_the_deadline():
+    trace = run(fail_activity="PrepareBeverage", failures=10, schedule_to_close_ms=5000, attempt_ms=2500)
+    s = trace[-1]["summary"]
+    assert s["schedule_to_close_timeouts"] == {
+        "PrepareBeverage": {"at_ms": 5235, "deadline_ms": 5235, "next_attempt_ms": None}}
+    fired = [e for e in trace if e["kind"] == "timer" and e["label"] == "schedule-to-close timeout PrepareBeverage"]
+    assert [e["t"] for e in fired] == [5235]
+    assert any("attempt 2: that attempt is over (NotFound)" in t for t in notes(trace))
+
+
+def test_an_attempt_ms_of_zero_fails_the_attempt_as_soon_as_the_worker_takes_it():
+    trace = run(fail_activity="PrepareBeverage", failures=1, attempt_ms=0)
+    tasks = sends(trace, "ActivityTask", "PrepareBeverage")
+    failed = sends(trace, "RespondActivityTaskFailed", "PrepareBeverage")
+    assert tasks[0]["t"] + NETWORK == failed[0]["t"] == 240
+    assert tasks[1]["t"] == failed[0]["t"] + NETWORK + 1000
+
+
+def failing_for(activity, **params):
+    """How long after the worker took the first attempt its failure report went out."""
+    trace = run(fail_activity=activity, failures=1, **params)
+    taken = sends(trace, "ActivityTask", activity)[0]["t"] + NETWORK
+    return sends(trace, "RespondActivityTaskFailed", activity)[0]["t"] - taken
+
+
+def test_how_long_a_failing_attempt_runs_is_a_parameter_defaulting_to_when_its_effect_would_happen():
+    assert failing_for("PrepareBeverage") == 1500 and failing_for("ProcessPayment") == 0
+    assert failing_for("ProcessPayment", attempt_ms=400) == 400 and failing_for("PrepareBeverage", attempt_ms=0) == 0
+
+
+@pytest.mark.parametrize("attempt_ms", [0, 700, 1500, 2999])
+def test_history_length_and_retry_delays_do_not_depend_on_how_long_an_attempt_runs(attempt_ms):
+    s = summary(fail_activity="PrepareBeverage", failures=3, attempt_ms=attempt_ms)
+    assert s["history"] == HAPPY_HISTORY and s["history_length"] == 29
+    assert s["retry_delays_ms"] == {"PrepareBeverage": [1000, 2000, 4000]} == s["theory"]["retry_delays_ms"]
+    assert s["attempts"]["PrepareBeverage"] == 4 and s["side_effects"]["PrepareBeverage"] == 1
+
+
+def test_a_failing_attempt_slower_than_start_to_close_times_out_instead():
+    trace = run(fail_activity="UpdateInventory", failures=1, attempt_ms=5000, start_to_close_ms=4000)
+    s = trace[-1]["summary"]
+    assert not sends(trace, "RespondActivityTaskFailed", "UpdateInventory")
+    assert any(e["kind"] == "timer" and e["label"] == "start-to-close timeout UpdateInventory" for e in trace)
+    assert s["retry_delays_ms"] == {"UpdateInventory": [1000]} and s["status"] == "Completed"
+
+
 def test_a_start_to_close_shorter_than_the_work_times_out_every_attempt():
     s = summary(start_to_close_ms=1000, maximum_attempts=3)
     assert s["attempts"]["PrepareBeverage"] == 3 and "ActivityTaskTimedOut" in s["history"]
@@ -326,6 +405,7 @@ def test_the_same_inputs_give_the_same_trace():
     ({"maximum_attempts": 21}, "maximum_attempts"),
     ({"failures": 11}, "failures"),
     ({"fail_activity": "RefundPayment"}, "fail_activity"),
+    ({"attempt_ms": -1}, "attempt_ms"),
     ({"heartbeat_ms": 50}, "heartbeat_ms"),
     ({"heartbeat_ms": 20_000}, "heartbeat_ms"),
     ({"start_to_close_ms": 600_001}, "start_to_close_ms"),

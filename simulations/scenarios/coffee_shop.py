@@ -1,5 +1,16 @@
-"""A durable coffee-shop order on Temporal: server-side retries, timeouts, replay after a crash, a saga refund."""
+"""A durable coffee-shop order on Temporal: server-side retries, timeouts, replay after a crash, a saga refund.
+
+Retries follow Temporal's retry policy ("What is a Temporal Retry Policy?", docs.temporal.io/encyclopedia/
+retry-policies): retry k waits min(initial x backoff^(k-1), maximum), and "Temporal stops retrying when the next
+retry would exceed the schedule-to-close timeout". The server decides it when an attempt fails: its
+nextBackoffInterval (temporalio/temporal, service/history/workflow/retry.go) returns RETRY_STATE_TIMEOUT as soon
+as now + interval is after the expiration time, so the activity fails with a timeout at that moment, not when the
+deadline passes. A deadline that passes during an attempt still times it out at once. How long a failing attempt
+runs before it fails is a parameter (``attempt_ms``): an activity can fail at once.
+"""
 from ..engine import MAX_TIME, Node
+from ..kit.idempotency import KeyStore, Verdict
+from ..kit.retry import RetryPolicy
 from ..params import Param
 from ..scenario import Invariant, Scenario, known_row, plural, refuse, violation_clause, words
 
@@ -32,9 +43,10 @@ START_RETRY_MS = 1000
 START_TRIES = 5
 
 
-def retry_delay(params, k):
-    """Temporal's documented wait before retry k (k from 1): min(initial * backoff^(k-1), maximum)."""
-    return round(min(params["initial_interval_ms"] * params["backoff"] ** (k - 1), params["maximum_interval_ms"]))
+def retry_policy(params):
+    """The activity retry policy: Temporal's exponential backoff, without jitter, capped at maximum_interval_ms."""
+    return RetryPolicy(initial=params["initial_interval_ms"], cap=params["maximum_interval_ms"],
+                       attempts=params["maximum_attempts"] or ATTEMPT_CAP, factor=params["backoff"])
 
 
 def attempt_tag(attempt):
@@ -44,27 +56,32 @@ def attempt_tag(attempt):
 
 def worst_case_ms(params):
     """How long one activity that never succeeds keeps retrying before the policy gives up."""
-    limit = params["maximum_attempts"] or ATTEMPT_CAP
-    span = sum(retry_delay(params, k) for k in range(1, limit)) + limit * params["start_to_close_ms"]
+    policy = retry_policy(params)
+    limit = policy.attempts
+    span = sum(policy.ceiling(k) for k in range(1, limit)) + limit * params["start_to_close_ms"]
     if params["schedule_to_close_ms"]:
         span = min(span, params["schedule_to_close_ms"])
     return span
 
 
 class World:
-    """The systems outside Temporal that activities act on (bank, counter, stockroom, SMS): they survive crashes."""
+    """What survives every crash: Temporal's event history (in its database) and the systems outside Temporal
+    that activities act on (bank, counter, stockroom, SMS)."""
 
     def __init__(self, idempotent):
         self.idempotent = idempotent
+        self.history = []
         self.effects = dict.fromkeys(DURATION_MS, 0)
-        self.keys = set()
+        self.keys = KeyStore()  # the systems' record of the idempotency keys they have served
+        self.settled = None  # how the order closed, once it has
 
-    def perform(self, activity):
-        """Apply the side effect once more, unless an idempotency key shows it already happened."""
+    def perform(self, activity, now):
+        """Apply the side effect once more, unless its idempotency key was served before (then it replays)."""
         key = f"{WORKFLOW_ID}/{activity}"
-        if self.idempotent and key in self.keys:
+        if self.idempotent and self.keys.begin(key, activity, now)[0] != Verdict.NEW:
             return False
-        self.keys.add(key)
+        if self.idempotent:
+            self.keys.finish(key, "done")
         self.effects[activity] += 1
         return True
 
@@ -73,13 +90,14 @@ class World:
         """The shop's side of delivery: the latte was made and the pickup text sent."""
         return self.effects["PrepareBeverage"] > 0 and self.effects["NotifyCustomer"] > 0
 
-
-def settle(sim, world, when):
-    """Once the order is settled, every charge must be matched by the coffee delivered or by a refund."""
-    charges, refunds = world.effects["ProcessPayment"], world.effects[REFUND]
-    sim.check("charged_implies_delivered_or_refunded", charges <= refunds + world.delivered,
-              f"{when}: charged {charges}x, refunded {refunds}x, coffee delivered: "
-              f"{'yes' if world.delivered else 'no'}")
+    def unsettled(self):
+        """Once the order is settled, every charge must be matched by the coffee delivered or by a refund."""
+        if not self.settled:
+            return None
+        charges, refunds = self.effects["ProcessPayment"], self.effects[REFUND]
+        return charges > refunds + self.delivered and (
+            f"{self.settled}: charged {charges}x, refunded {refunds}x, coffee delivered: "
+            f"{'yes' if self.delivered else 'no'}")
 
 
 class OrderWorkflow:
@@ -147,10 +165,11 @@ class OrderWorkflow:
 class Activity:
     """Temporal's record of one activity execution: which attempt is due, whether it runs, how it ended."""
 
-    __slots__ = ("name", "attempt", "last_run", "runs", "running", "failed_at", "closed", "cancel_requested")
+    __slots__ = ("name", "expires", "attempt", "last_run", "runs", "running", "failed_at", "closed",
+                 "cancel_requested")
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, expires):
+        self.name, self.expires = name, expires  # the schedule-to-close deadline, or None
         self.attempt = 1
         self.last_run = 0
         self.runs = 0
@@ -171,8 +190,8 @@ class TemporalService(Node):
 
     def __init__(self, params, world):
         super().__init__("Temporal", label="Temporal server")
-        self.p, self.world = params, world
-        self.history = []
+        self.p, self.world, self.policy = params, world, retry_policy(params)
+        self.history = world.history
         self.status = "NotStarted"
         self.closed_at = None
         self.wft = None  # the workflow task: None, "scheduled" or "started"
@@ -184,14 +203,21 @@ class TemporalService(Node):
         self.pollers = {}
         self.activities = {}
         self.delays = {}
+        self.timed_out = {}  # activity -> when its schedule-to-close timeout closed it
         self.deadlines = {}  # key -> [deadline, label, timer]
         self.workers = []  # stood down when the order closes
 
     # -- history and queues --------------------------------------------------
     def append(self, kind, activity=None, detail=None):
-        if self.closed_at is not None:
-            self.check("one_terminal_event", False, f"{kind} appended after the workflow closed")
-        event = {"id": len(self.history) + 1, "type": kind}
+        """Write the next event; the history's two promises are checked as each one is written."""
+        history = self.history
+        event = {"id": len(history) + 1, "type": kind}
+        if history:
+            last = history[-1]
+            if last["id"] != len(history):
+                self.check("history_contiguous", False, f"event {event['id']} follows event {last['id']}")
+            if last["type"] in TERMINAL:
+                self.check("one_terminal_event", False, f"{kind} appended after the workflow closed")
         text = f"{event['id']} {kind}"
         if activity:
             event["activity"] = activity
@@ -271,6 +297,7 @@ class TemporalService(Node):
             self.show_backoff()
             self.enqueue(WORKER[name], name)
         elif kind == "schedule-to-close":
+            self.timed_out[name] = {"at_ms": self.now, "deadline_ms": act.expires, "next_attempt_ms": None}
             self.close_activity(act, "ActivityTaskTimedOut", "ScheduleToClose timeout")
         else:
             self.end_attempt(act)
@@ -362,9 +389,10 @@ class TemporalService(Node):
             if arg in self.activities:
                 return
             self.append("ActivityTaskScheduled", arg)
-            act = self.activities[arg] = Activity(arg)
-            if self.p["schedule_to_close_ms"]:
-                self.arm(("schedule-to-close", arg), self.p["schedule_to_close_ms"], f"schedule-to-close timeout {arg}")
+            budget = self.p["schedule_to_close_ms"]
+            act = self.activities[arg] = Activity(arg, self.now + budget if budget else None)
+            if budget:
+                self.arm(("schedule-to-close", arg), budget, f"schedule-to-close timeout {arg}")
             self.enqueue(WORKER[arg], arg)
         elif command == "RequestCancelActivityTask":
             act = self.activities[arg]
@@ -384,7 +412,7 @@ class TemporalService(Node):
             self.send("Customer", "WorkflowResult", {"status": self.status})
             for worker in self.workers:
                 worker.stand_down()
-            settle(self.sim, self.world, f"the order closed {self.status}")
+            self.world.settled = f"the order closed {self.status}"
 
     # -- activities --------------------------------------------------------------
     def current(self, msg, quiet=False):
@@ -405,7 +433,8 @@ class TemporalService(Node):
     def attempt_failed(self, act, reason, non_retryable=False, timeout=False):
         """One attempt ended badly: schedule the next one per the retry policy, or close the activity."""
         kind = "ActivityTaskTimedOut" if timeout else "ActivityTaskFailed"
-        k, limit = act.attempt, self.p["maximum_attempts"] or ATTEMPT_CAP
+        k, limit = act.attempt, self.policy.attempts
+        delay = self.policy.ceiling(k)
         if act.cancel_requested:
             self.close_activity(act, "ActivityTaskCanceled")
         elif non_retryable:
@@ -415,8 +444,14 @@ class TemporalService(Node):
                 self.note(f"Temporal would retry {act.name} forever (unlimited attempts); this simulation "
                           f"gives up after {ATTEMPT_CAP} attempts so that the run ends.")
             self.close_activity(act, kind, f"{reason}, attempt {k} of {limit}")
+        elif act.expires is not None and self.now + delay > act.expires:
+            self.timed_out[act.name] = {"at_ms": self.now, "deadline_ms": act.expires,
+                                        "next_attempt_ms": self.now + delay}
+            self.note(f"{act.name} attempt {k}: {reason}. Retry {k} would start at t={self.now + delay}, after the "
+                      f"schedule-to-close deadline t={act.expires}: Temporal stops retrying now and the activity "
+                      "times out (retry state Timeout).")
+            self.close_activity(act, "ActivityTaskTimedOut", "ScheduleToClose timeout")
         else:
-            delay = retry_delay(self.p, k)
             act.failed_at, act.attempt = self.now, k + 1
             self.note(f"{act.name} attempt {k}: {reason}. Retry {k} in {delay} ms = min({self.p['initial_interval_ms']}"
                       f" x {self.p['backoff']:g}^{k - 1}, {self.p['maximum_interval_ms']}); retries are not written "
@@ -608,7 +643,8 @@ class ActivityWorker(Poller):
             if left <= 0:
                 self.note(f"{name} attempt {key[1]} arrives after its start-to-close deadline: {self.id} drops it.")
                 return
-            self.running[key] = [self.set_timer(EFFECT_AT_MS[name], EFFECT[name], ("effect", key)),
+            at = self.p["attempt_ms"] if self.fails(key) else EFFECT_AT_MS[name]
+            self.running[key] = [self.set_timer(at, EFFECT[name], ("effect", key)),
                                  self.set_timer(left, "deadline", ("deadline", key))]
             if self.beat:
                 self.running[key].append(self.set_timer(self.beat, "heartbeat", ("heartbeat", key)))
@@ -632,7 +668,7 @@ class ActivityWorker(Poller):
         elif step == "deadline":
             self.note(f"{name} attempt {attempt} passes its start-to-close deadline: {self.id} abandons it.")
             self.stop(key)
-        elif self.p["fail_activity"] == name and attempt <= self.p["failures"]:
+        elif self.fails(key):
             self.report(key, "RespondActivityTaskFailed",
                         reason=REASON[name], non_retryable=self.p["non_retryable"])
         else:
@@ -640,8 +676,12 @@ class ActivityWorker(Poller):
             rest = DURATION_MS[name] - EFFECT_AT_MS[name]
             self.running[key].append(self.set_timer(rest, f"{name} done", ("done", key)))
 
+    def fails(self, key):
+        """Whether this attempt is one of the failing ones the learner set up."""
+        return self.p["fail_activity"] == key[0] and key[1] <= self.p["failures"]
+
     def perform(self, name):
-        if not self.world.perform(name):
+        if not self.world.perform(name, self.now):
             self.note(f"Idempotency key {WORKFLOW_ID}/{name} seen before: the {EFFECT[name]} is not repeated.")
             return
         count = self.world.effects[name]
@@ -725,6 +765,7 @@ class Customer(Node):
 
 class CoffeeShop(Scenario):
     slug = "coffee-shop"
+    version = 2  # issue #13: a retry that would start after the schedule-to-close deadline times out at once
     title = "Durable coffee-shop workflow"
     summary_text = "A Temporal workflow takes a latte order through payment, the barista, stock and a text message."
     teaches = ("Durable execution: server-side retries with exponential backoff, timeouts that detect dead workers, "
@@ -741,21 +782,23 @@ class CoffeeShop(Scenario):
     theory = (
         "Workflow code is deterministic, so its state is a function of its event history. A workflow worker that "
         "crashes loses only a cache: the next workflow task carries the whole history, the worker replays it, and "
-        "completed activities return their recorded results instead of running again. Activities are retried by "
-        "the server: retry k waits min(initial_interval x backoff^(k-1), maximum_interval), by default 1 s, 2 s, "
-        "4 s ... capped at 100 s (100 x initial), with unlimited attempts. Start-to-close bounds one attempt, "
-        "schedule-to-close the whole activity with its retries, and a heartbeat timeout detects a dead worker "
-        "sooner on a long activity. Temporal writes ActivityTaskStarted only when the activity closes, so retries "
-        "leave no trace in the history. A retried activity runs at least once, not exactly once: a worker that "
-        "crashes after its side effect but before reporting makes the next attempt repeat it, unless the effect "
-        "carries an idempotency key. Signals are written to the history; queries are answered from the worker's "
-        "state and never are. Here 'unlimited' attempts stop at 20 so that every run ends, the workflow task "
-        "timeout is Temporal's default 10 s, a restarted workflow worker replays on its next task, and an idle "
-        "worker renews its 60 s long poll at most three times.")
+        "completed activities return their recorded results instead of running again. Activities are retried by the "
+        "server: retry k waits min(initial_interval x backoff^(k-1), maximum_interval), by default 1 s, 2 s, 4 s ... "
+        "capped at 100 s (100 x initial), with unlimited attempts. Start-to-close bounds one attempt, "
+        "schedule-to-close the whole activity with its retries: Temporal stops retrying when the next retry would "
+        "start after that deadline, and the activity times out then, not when the deadline passes. A heartbeat "
+        "timeout detects a dead worker sooner on a long activity. Temporal writes ActivityTaskStarted only when the "
+        "activity closes, so retries leave no trace in the history. A retried activity runs at least once, not "
+        "exactly once: a worker that crashes after its side effect but before reporting makes the next attempt "
+        "repeat it, unless the effect carries an idempotency key. Signals are written to the history; queries are "
+        "answered from the worker's state and never are. Here 'unlimited' attempts stop at 20 so that every run "
+        "ends, the workflow task timeout is Temporal's default 10 s, a restarted workflow worker replays on its next "
+        "task, and an idle worker renews its 60 s long poll at most three times.")
     source = (
         "Temporal documentation: 'What is a Temporal Retry Policy?' (docs.temporal.io/encyclopedia/retry-policies); "
         "'Detecting Activity failures' (docs.temporal.io/encyclopedia/detecting-activity-failures); 'Events and "
-        "Event History' (docs.temporal.io/workflow-execution/event). Garcia-Molina and Salem, 'Sagas', SIGMOD 1987.")
+        "Event History' (docs.temporal.io/workflow-execution/event); the server's nextBackoffInterval "
+        "(temporalio/temporal, service/history/workflow/retry.go). Garcia-Molina and Salem, 'Sagas', SIGMOD 1987.")
     tick = "one millisecond"
     params = (
         Param("initial_interval_ms", "int", 1000, "retry policy: wait before the first retry (Temporal: 1 s)",
@@ -773,6 +816,10 @@ class CoffeeShop(Scenario):
         Param("fail_activity", "choice", "none", "the activity whose first attempts fail",
               choices=("none",) + PLAN),
         Param("failures", "int", 3, "how many attempts of that activity fail before one succeeds", 0, 10),
+        Param("attempt_ms", "int", lambda p: EFFECT_AT_MS.get(p["fail_activity"], 0),
+              "how long a failing attempt runs before it fails; 0 = at once (default: when its side effect would "
+              "happen, 1.5 s into PrepareBeverage, at once for the others); past start_to_close_ms it times out",
+              0, 600_000),
         Param("non_retryable", "bool", False, "the failure is non-retryable: no retry, the saga refunds"),
         Param("idempotent", "bool", False, "side effects carry an idempotency key, so a repeat is deduplicated"),
         Param("cancel_at_ms", "int", 0, "when the customer signals CancelOrder; 0 = never", 0, 600_000),
@@ -790,7 +837,7 @@ class CoffeeShop(Scenario):
         Invariant("no_rerun_on_replay", "A replayed workflow never schedules an activity its history records."),
         Invariant("one_terminal_event", "A closed workflow has exactly one terminal event, and nothing follows it."),
         Invariant("charged_implies_delivered_or_refunded",
-                  "Every charge is matched by the coffee delivered or by a refund."),
+                  "Every charge is matched by the coffee delivered or by a refund.", World.unsettled),
     )
 
     def nodes(self, params):
@@ -812,7 +859,7 @@ class CoffeeShop(Scenario):
 
     def setup(self, sim, params):
         sim.network.delay = NETWORK_MS
-        world = World(params["idempotent"])
+        world = sim.world
         if not params["maximum_attempts"] and not params["schedule_to_close_ms"]:
             sim.note(f"Retry policy: unlimited attempts and no schedule-to-close, so Temporal would retry a failing "
                      f"activity forever; this simulation stops at {ATTEMPT_CAP} attempts so that every run ends.")
@@ -820,25 +867,18 @@ class CoffeeShop(Scenario):
         server.workers = [WorkflowWorker(server.history), *(ActivityWorker(w, params, world) for w in ACTIVITY_WORKERS)]
         return [Customer(params), server, *server.workers]
 
+    def world(self, params):
+        return World(params["idempotent"])
+
     def finish(self, sim, params):
-        server = sim.nodes["Temporal"]
-        shown = [tuple(e["text"].split(" ", 2)[:2]) for e in sim.trace
-                 if e["kind"] == "note" and e.get("panel") == "History"]
-        sim.check("history_contiguous", shown == [(str(e["id"]), e["type"]) for e in server.history]
-                  and [e["id"] for e in server.history] == list(range(1, len(server.history) + 1)),
-                  "the History panel and the stored history disagree or skip an id")
-        terminals = sum(e["type"] in TERMINAL for e in server.history)
-        sim.check("one_terminal_event", terminals == (server.closed_at is not None),
-                  f"{terminals} terminal events in the history")
-        if server.closed_at is not None:
-            settle(sim, server.world, "at the end")
-        elif server.status == "Running":
+        if sim.nodes["Temporal"].status == "Running":
             sim.note("The order is still Running: a worker or the server it needs has not come back (or its polls "
                      "were lost). The history is durable; the order would resume as soon as a worker polls again.")
 
     def summary(self, sim, params):
-        server, world = sim.nodes["Temporal"], sim.nodes["Temporal"].world
+        server, world = sim.nodes["Temporal"], sim.world
         delays = {name: list(d) for name, d in server.delays.items()}
+        policy = server.policy
         return {
             "status": server.status,
             "history": [e["type"] for e in server.history],
@@ -852,12 +892,13 @@ class CoffeeShop(Scenario):
             "replays": sim.nodes["Workflow"].replays,
             "query": sim.nodes["Customer"].answer,
             "closed_at_ms": server.closed_at,
+            "schedule_to_close_timeouts": dict(server.timed_out),
             "theory": {
                 "formula": "delay(k) = min(initial_interval_ms * backoff^(k-1), maximum_interval_ms)",
-                "retry_delays_ms": {name: [retry_delay(params, k) for k in range(1, len(d) + 1)]
+                "retry_delays_ms": {name: [policy.ceiling(k) for k in range(1, len(d) + 1)]
                                     for name, d in delays.items()},
-                "first_retry_delays_ms": [retry_delay(params, k) for k in range(1, 11)],
-                "attempt_limit": params["maximum_attempts"] or ATTEMPT_CAP,
+                "first_retry_delays_ms": [policy.ceiling(k) for k in range(1, 11)],
+                "attempt_limit": policy.attempts,
                 "unlimited_attempts": params["maximum_attempts"] == 0,
                 "worst_case_retry_span_ms": worst_case_ms(params),
                 "workflow_task_timeout_ms": WORKFLOW_TASK_TIMEOUT_MS,
@@ -896,7 +937,10 @@ class CoffeeShop(Scenario):
             return f"The order was cancelled by the customer before the coffee was made{refund}."
         if status == "Failed":
             lead = retried or "an activity failed for good"
-            return f"The order failed: {lead}{refund}."
+            cut = "".join(f"; its next attempt would have started at t={at['next_attempt_ms']}, after the "
+                          f"schedule-to-close deadline t={at['deadline_ms']}, so {name} timed out at t={at['at_ms']}"
+                          for name, at in summary["schedule_to_close_timeouts"].items() if at["next_attempt_ms"])
+            return f"The order failed: {lead}{cut}{refund}."
         return f"The order is still {status} at the end: a worker it needs never came back to poll."
 
     def known(self, sim, params):
@@ -928,6 +972,13 @@ class CoffeeShop(Scenario):
                 str(charges), charges >= 1 if summary["status"] == "Completed" else None,
                 None if summary["status"] == "Completed" else "the order completes; here it is " +
                 summary["status"].lower()))
+        for name, at in summary["schedule_to_close_timeouts"].items():
+            if at["next_attempt_ms"]:
+                rows.append(known_row(
+                    f"when {name} timed out", "as soon as the next retry would start after the schedule-to-close "
+                    "deadline, not when the deadline passes",
+                    f"t={at['at_ms']}: the retry would start at t={at['next_attempt_ms']}, the deadline is "
+                    f"t={at['deadline_ms']}", at["at_ms"] <= at["deadline_ms"] < at["next_attempt_ms"]))
         if summary["replays"]:
             rows.append(known_row("finished activities run again by a replay",
                                   "0: a replay returns recorded results",
