@@ -75,6 +75,11 @@ PRESETS = {
          "Without idempotency the retry charges the customer twice.",
          {"idempotent": False}, 0, [{"action": "crash", "node": "Payment", "at": 100},
                                     {"action": "recover", "node": "Payment", "at": 1000}], True),
+        ("deadline", "A deadline cuts the retries short",
+         "PrepareBeverage keeps failing under a schedule-to-close timeout of 5 s (deadline **t=5235**). Its second "
+         "attempt fails at **t=4255**; the next would start at t=6255, after the deadline, so Temporal stops "
+         "retrying **then** and times the activity out at t=4255, not at the deadline. The saga refunds the charge.",
+         {"fail_activity": "PrepareBeverage", "failures": 10, "schedule_to_close_ms": 5000}, 0, [], False),
     ],
     "choreography-vs-orchestration": [
         ("lost-event-choreography", "Lost event, choreography: stuck",
@@ -117,6 +122,16 @@ PRESETS = {
          {"dead_service": "PaymentService", "compensation": False}, 0, [], False),
         ("outbox", "Relay crash with the outbox", "The OrderCreated event still reaches the notification service.",
          {"relay_crash": True, "outbox": True, "orders": 3}, 0, [], False),
+        ("refused-fast", "A down service that refuses fails fast",
+         "UserService is down until t=1000 and **refuses** connections: each call fails after one round trip "
+         "(**20 ms**), so the breaker opens at **t=230**. With the default, a service that **hangs**, each call holds "
+         "its caller for the whole timeout and the breaker opens only at t=410 (Nygard, *Release It!*).",
+         {"dead_service": "UserService", "down_mode": "refuse", "dead_until_ms": 1000}, 0, [], False),
+        ("no-dedupe", "A redelivered event, no dedupe: notified twice",
+         "The Queue's ack for OrderCreated is lost, so the Queue delivers it **again** (at-least-once). With dedupe "
+         "off, NotificationService acts twice and the customer is told twice: **notified_at_most_once** turns red. "
+         "An idempotent consumer remembers what it handled.",
+         {"orders": 1, "dedupe": False}, 0, [{"action": "drop", "match": {"label": "ack"}}], False),
     ],
     "two-phase-commit": [
         ("all-yes", "Everyone votes yes",

@@ -137,6 +137,13 @@ def test_shipped_presets_teach_what_they_say():
     assert violations("payment-gateway", "double-charge") == ["at_most_once_charge"]
     assert violations("payment-gateway", "idempotent-retry") == []
     assert violations("token-ring", "false-loss-no-generations") == ["mutual_exclusion", "at most one valid token"]
+    assert violations("microservices-order", "no-dedupe") == ["notified_at_most_once"]
+    refused = Preset.objects.get(scenario="microservices-order", slug="refused-fast")
+    assert "breaker opened at t=230" in simulations.get("microservices-order").run(
+        refused.params, refused.seed)[-1]["summary"]["headline"]
+    deadline = Preset.objects.get(scenario="coffee-shop", slug="deadline")
+    cut = simulations.get("coffee-shop").run(deadline.params, deadline.seed)[-1]["summary"]
+    assert cut["schedule_to_close_timeouts"]["PrepareBeverage"]["at_ms"] == 4255
     assert violations("token-ring", "false-loss-generations") == []
     summary = simulations.get("bully-election").run({"n": 8, "crashed": "P8"})[-1]["summary"]
     assert summary["messages_sent"] == 54

@@ -936,11 +936,20 @@ class CoffeeShop(Scenario):
         if status == "Canceled":
             return f"The order was cancelled by the customer before the coffee was made{refund}."
         if status == "Failed":
-            lead = retried or "an activity failed for good"
-            cut = "".join(f"; its next attempt would have started at t={at['next_attempt_ms']}, after the "
-                          f"schedule-to-close deadline t={at['deadline_ms']}, so {name} timed out at t={at['at_ms']}"
-                          for name, at in summary["schedule_to_close_timeouts"].items() if at["next_attempt_ms"])
-            return f"The order failed: {lead}{cut}{refund}."
+            cuts = {name: at for name, at in summary["schedule_to_close_timeouts"].items() if at["next_attempt_ms"]}
+            parts = []
+            for name in dict.fromkeys([*waits, *cuts]):
+                d, at = waits.get(name, []), cuts.get(name)
+                if at is None:
+                    parts.append(f"{name} failed {plural(len(d), 'time')} and was retried after "
+                                 f"{words([seconds(x) for x in d])}")
+                    continue
+                retries = f" (retried after {words([seconds(x) for x in d])})" if d else ""
+                parts.append(f"{name} failed {plural(len(d) + 1, 'time')}{retries}; its next attempt would have "
+                             f"started at t={at['next_attempt_ms']}, after the schedule-to-close deadline "
+                             f"t={at['deadline_ms']}, so Temporal stopped retrying and {name} timed out at "
+                             f"t={at['at_ms']}")
+            return f"The order failed: {'; '.join(parts) or 'an activity failed for good'}{refund}."
         return f"The order is still {status} at the end: a worker it needs never came back to poll."
 
     def known(self, sim, params):

@@ -1,8 +1,10 @@
-"""Ship the presets and guided lessons of the scenarios added after 0005 to databases that already ran
-0002_shipped_presets and 0004_shipped_lessons; on a new database those have loaded them already."""
+"""Ship the presets and guided lessons of the scenarios added after 0005, and of those whose model changed (new
+parameters, new presets, retimed lessons), to databases that already ran 0002_shipped_presets and
+0004_shipped_lessons; on a new database those have loaded them already."""
 from django.db import migrations
 
-SCENARIOS = ["chandy-lamport", "raft", "paxos"]
+SCENARIOS = ["chandy-lamport", "raft", "paxos", "token-ring", "coffee-shop", "microservices-order", "payment-gateway",
+             "event-driven-notes"]
 
 
 def load(apps, schema_editor):
