@@ -10,8 +10,9 @@ hands each subscriber one message at a time, the next only once the last is ackn
 RabbitMQ with a prefetch of 1); ``held`` lets a scenario keep a message back to reorder them on purpose.
 
 A producer publishes by sending the broker a message whose label is the topic; with ``confirm`` set to a label
-the broker confirms each publish with it, echoing the data (a publisher confirm). Messages are durable: after
-a crash the broker hands over again what was in flight.
+the broker confirms each publish with it, echoing the data (a publisher confirm). Consumers acknowledge with a
+message labelled ``ack_label`` (ACK unless the scenario names it otherwise). Messages are durable: after a crash
+the broker hands over again what was in flight.
 """
 from ..engine import Node
 from .retry import RetryPolicy
@@ -20,9 +21,9 @@ AT_MOST_ONCE, AT_LEAST_ONCE = "at-most-once", "at-least-once"
 ACK = "ACK"
 
 
-def ack(node, msg):
+def ack(node, msg, label=ACK):
     """The consumer's side: acknowledge the delivery ``msg`` to the broker that sent it; the ack's message id."""
-    return node.send(msg.src, ACK, {"delivery": msg.data["delivery"]})
+    return node.send(msg.src, label, {"delivery": msg.data["delivery"]})
 
 
 class Delivery:
@@ -36,12 +37,12 @@ class Broker(Node):
     group = "broker"
 
     def __init__(self, id="Broker", delivery=AT_LEAST_ONCE, redelivery=RetryPolicy(100, 1000), dead_letter_after=None,
-                 confirm=None, ordered=False, label=None, alive=True):
+                 confirm=None, ordered=False, label=None, alive=True, ack_label=ACK):
         super().__init__(id, label=label, alive=alive)
         if delivery not in (AT_MOST_ONCE, AT_LEAST_ONCE):
             raise ValueError(f"delivery must be {AT_MOST_ONCE} or {AT_LEAST_ONCE}")
         self.delivery, self.redelivery, self.dead_letter_after = delivery, redelivery, dead_letter_after
-        self.confirm, self.ordered = confirm, ordered
+        self.confirm, self.ordered, self.ack_label = confirm, ordered, ack_label
         self.subscribers = {}  # topic -> node ids, in subscription order
         self.unacked = {}  # delivery id -> Delivery, in publish order
         self.dead_letters = []  # (subscriber, topic, data)
@@ -63,7 +64,7 @@ class Broker(Node):
                        redelivering=any(d.count > 1 for d in self.unacked.values()))
 
     def on_message(self, msg):
-        if msg.label == ACK:
+        if msg.label == self.ack_label:
             done = self.unacked.pop(msg.data["delivery"], None)
             if done is not None:
                 if done.timer:

@@ -121,3 +121,17 @@ def test_unacked_messages_survive_a_broker_crash_and_are_redelivered_on_recovery
         {"action": "crash", "node": "Broker", "at": 3}, {"action": "recover", "node": "Broker", "at": 100}])
     assert sim.nodes["Shipping"].seen == [("OrderPlaced", 1)]
     assert sent(sim, "OrderPlaced", dst="Shipping")[-1]["t"] == 100
+
+
+def test_a_broker_may_name_its_ack_label_and_then_takes_only_that_as_an_ack():
+    class LowerCaseConsumer(Consumer):
+        def on_message(self, msg):
+            self.seen.append((msg.label, msg.data["order"]))
+            ack(self, msg, "ack")
+
+    def make():
+        broker = Broker(redelivery=RetryPolicy(10, 40), ack_label="ack").subscribe("OrderPlaced", "Billing")
+        return [Producer("Producer"), broker, LowerCaseConsumer("Billing")]
+    sim = play(make)
+    assert sim.nodes["Billing"].seen == [("OrderPlaced", 1)] and sim.nodes["Broker"].unacked == {}
+    assert [e["data"] for e in sent(sim, "ack")] == [{"delivery": 1}] and not sent(sim, "ACK")
