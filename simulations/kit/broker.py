@@ -61,7 +61,7 @@ class Broker(Node):
 
     def show(self):
         self.set_state(unacked=len(self.unacked), dead_letters=len(self.dead_letters),
-                       redelivering=any(d.count > 1 for d in self.unacked.values()))
+                       redelivering=self.redeliveries > 0 and any(d.count > 1 for d in self.unacked.values()))
 
     def on_message(self, msg):
         if msg.label == self.ack_label:
