@@ -51,7 +51,7 @@ class World:
         self.placed, self.final = {}, {}
         self.charges, self.refunds, self.shipped, self.notified = {}, {}, set(), {}
         self.provider_keys = set()  # idempotency keys the card network has seen; outlives any crash
-        self.missed = self.orphaned = self.twice = None  # the first order late, unmatched or charged twice
+        self.twice = None  # how the first order charged twice was
         self.activity_retries = self.republished = 0
 
     def progress(self, order):
@@ -59,13 +59,13 @@ class World:
                                        ("refunded", self.refunds.get(order))) if did]
         return ", ".join(done) or "nothing done"
 
-    def deadline(self, order, now):
-        """Record how ``order`` stands at its deadline: not final, or charged with neither shipment nor refund."""
-        if order not in self.final and not self.missed:
-            self.missed = (f"{order}, placed at t={self.placed.get(order)}, is not final at its deadline t={now} "
-                           f"({self.progress(order)})")
-        if self.charges.get(order) and order not in self.shipped and not self.refunds.get(order) and not self.orphaned:
-            self.orphaned = f"{order} was charged but neither shipped nor refunded by t={now}"
+    def at_deadline(self, order, now):
+        """How ``order`` breaks its deadline's promises, if it does: (not final, charged but unmatched)."""
+        late = order not in self.final and (f"{order}, placed at t={self.placed.get(order)}, is not final at its "
+                                            f"deadline t={now} ({self.progress(order)})")
+        unmatched = (self.charges.get(order) and order not in self.shipped and not self.refunds.get(order)
+                     and f"{order} was charged but neither shipped nor refunded by t={now}")
+        return late, unmatched
 
     def charge(self, order):
         n = self.charges[order] = self.charges.get(order, 0) + 1
@@ -499,10 +499,8 @@ class ChoreographyVsOrchestration(Scenario):
              "status": {"stuck": "fault", "pending": "busy", "cancelled": ("fail", "compensated"),
                         "completed": "done"}}
     invariants = (
-        Invariant("order_final_within_bound", "Every order is completed or cancelled within deadline_ms.",
-                  lambda world: world.missed),
-        Invariant("charge_implies_shipped_or_refunded", "A charged order is shipped or refunded by its deadline.",
-                  lambda world: world.orphaned),
+        Invariant("order_final_within_bound", "Every order is completed or cancelled within deadline_ms."),
+        Invariant("charge_implies_shipped_or_refunded", "A charged order is shipped or refunded by its deadline."),
         Invariant("at_most_one_charge", "No order is charged twice.", lambda world: world.twice),
     )
 
@@ -535,13 +533,16 @@ class ChoreographyVsOrchestration(Scenario):
         return nodes
 
     def audit(self, sim, order):
-        """At an order's deadline: is it final, and is every charge matched by a shipment or a refund?"""
+        """At an order's deadline (a moment, so checked then, not after every step): is it final, and is every
+        charge matched by a shipment or a refund?"""
         world = sim.world
         sim.nodes["Orders"].overdue(order)
-        if order not in world.final:
+        late, unmatched = world.at_deadline(order, sim.now)
+        if late:
             sim.note_once("deadline", f"Deadline for {order}: still not final ({world.progress(order)}), and "
                                       f"{self.owner(sim, order)}.")
-        world.deadline(order, sim.now)
+        sim.check("order_final_within_bound", not late, late)
+        sim.check("charge_implies_shipped_or_refunded", not unmatched, unmatched)
 
     def owner(self, sim, order):
         if sim.world.mode == "choreography":
