@@ -10,9 +10,8 @@ hands each subscriber one message at a time, the next only once the last is ackn
 RabbitMQ with a prefetch of 1); ``held`` lets a scenario keep a message back to reorder them on purpose.
 
 A producer publishes by sending the broker a message whose label is the topic; with ``confirm`` set to a label
-the broker confirms each publish with it, echoing the data (a publisher confirm). Consumers acknowledge with a
-message labelled ``ack_label`` (ACK unless the scenario names it otherwise). Messages are durable: after a crash
-the broker hands over again what was in flight.
+the broker confirms each publish with it, echoing the data (a publisher confirm). Messages are durable: after
+a crash the broker hands over again what was in flight.
 """
 from ..engine import Node
 from .retry import RetryPolicy
@@ -69,7 +68,8 @@ class Broker(Node):
             if done is not None:
                 if done.timer:
                     done.timer.cancel()
-                self.next_for(done.subscriber)
+                if self.ordered:
+                    self.next_for(done.subscriber)
                 self.show()
             return
         if self.confirm:
