@@ -291,7 +291,7 @@ def test_with_the_outbox_each_event_leaves_on_the_relays_poll_and_is_confirmed_b
     assert all(e["t"] % POLL_MS == 0 for e in published)
     assert [e["dst"] for e in sends(trace, "confirm")] == ["Orders", "Payment", "Inventory", "Shipping"]
     assert s["order_states"] == {"O1": "completed"} and s["republished"] == 0 and s["violations"] == []
-    assert sends(trace, "StockReserved", src="Broker")[0]["data"] == {"order": "O1", "delivery": 3}
+    assert sends(trace, "StockReserved", src="Broker")[0]["data"] == {"order": "O1", "row": 1, "delivery": 3}
 
 
 def test_the_outbox_publishes_again_whatever_event_is_dropped_before_the_broker():

@@ -51,7 +51,6 @@ class World:
         self.placed, self.final = {}, {}
         self.charges, self.refunds, self.shipped, self.notified = {}, {}, set(), {}
         self.provider_keys = set()  # idempotency keys the card network has seen; outlives any crash
-        self.twice = None  # how the first order charged twice was
         self.activity_retries = self.republished = 0
 
     def progress(self, order):
@@ -68,9 +67,9 @@ class World:
         return late, unmatched
 
     def charge(self, order):
+        """Take the money; how this charge breaks at_most_one_charge, if it does."""
         n = self.charges[order] = self.charges.get(order, 0) + 1
-        if n > 1 and not self.twice:
-            self.twice = f"{order} charged {n} times: the retry repeated a charge whose commit was lost"
+        return n > 1 and f"{order} charged {n} times: the retry repeated a charge whose commit was lost"
 
     def lose_if_due(self, sim, msg_id, label):
         """The lost_event fault: the first payment result vanishes on the wire."""
@@ -90,7 +89,7 @@ class Producer(Node):
     def __init__(self, id, world, retry):
         super().__init__(id)
         self.world, self.retry = world, retry
-        self.outbox = Outbox()
+        self.outbox = world.outbox and Outbox()
         self.relay = world.outbox and Relay(self, self.outbox, POLL_MS, self.publish, mark_on_publish=False)
         self.tries, self.waiting = {}, {}  # row id -> publishes so far; row id -> confirm timer
 
@@ -178,9 +177,9 @@ class Payment(Service):
             self.note(f"The card network recognises idempotency key {order} and returns the first charge.")
         else:
             world.provider_keys.add(order)
-            world.charge(order)
-            self.sim.verify()
-            if world.charges[order] > 1:
+            twice = world.charge(order)
+            self.check("at_most_one_charge", not twice, twice)
+            if twice:
                 self.set_state(charged_twice=True)
         if world.crash:
             world.crash = False
@@ -318,17 +317,13 @@ class Orders(Producer):
 
 
 class SagaBroker(Broker):
-    """The kit's broker, idle (and saying so) when the Orchestrator drives the saga; subscribers get the event,
-    not the producer's outbox row number."""
+    """The kit's broker, idle (and saying so) when the Orchestrator drives the saga."""
 
     def on_start(self):
         if self.sim.world.mode == "choreography":
             super().on_start()
         else:
             self.set_state(idle=True)
-
-    def publish(self, topic, data):
-        super().publish(topic, {"order": data["order"]})
 
 
 class Workflow:
@@ -501,7 +496,7 @@ class ChoreographyVsOrchestration(Scenario):
     invariants = (
         Invariant("order_final_within_bound", "Every order is completed or cancelled within deadline_ms."),
         Invariant("charge_implies_shipped_or_refunded", "A charged order is shipped or refunded by its deadline."),
-        Invariant("at_most_one_charge", "No order is charged twice.", lambda world: world.twice),
+        Invariant("at_most_one_charge", "No order is charged twice."),
     )
 
     def nodes(self, params):
