@@ -314,7 +314,7 @@ def test_the_outbox_tells_in_the_headline_and_the_known_rows_that_no_event_was_l
     s = summary(mode="choreography", fault="lost_event", outbox=True)
     assert s["headline"].startswith("O1 completed in") and "outbox" in s["headline"]
     row = next(r for r in s["known"] if r["quantity"] == "events lost before the Broker")
-    assert row["measured"] == "0 unconfirmed, 1 event published again" and row["agrees"] is True
+    assert row["measured"] == "0 lost; 1 event published again" and row["agrees"] is True
 
 
 def test_the_outbox_changes_nothing_in_orchestration():
@@ -341,3 +341,11 @@ def test_the_retry_policy_waits_exactly_timeout_ms_before_each_of_the_retries(ti
     assert policy.attempts == retries + 1
     assert [policy.delay(k, None) for k in range(1, retries + 1)] == [timeout_ms] * retries
     assert all(policy.bounds(k) == (timeout_ms, timeout_ms) for k in range(1, retries + 1))
+
+
+def test_the_relay_stops_republishing_after_the_policys_attempts_and_the_row_waits_in_the_outbox():
+    trace = run(mode="choreography", outbox=True, retries=2, faults=[{"action": "crash", "node": "Broker", "at": 5}])
+    s = trace[-1]["summary"]
+    assert [e["t"] for e in sends(trace, "OrderPlaced", src="Orders")] == [10, 110, 210]
+    assert s["stopped"] == "quiescent" and s["order_states"] == {"O1": "stuck"}
+    assert s["known"][1]["measured"] == "0 lost; 2 events published again, 1 still waiting in the outbox"

@@ -29,6 +29,7 @@ FINAL = {"OrderShipped": "completed", "PaymentRefunded": "cancelled",
          "OrderCompleted": "completed", "OrderCancelled": "cancelled"}
 RESULT = {"Charge": "Charged", "Reserve": "Reserved", "Ship": "Shipped", "Notify": "Notified",
           "Refund": "Refunded", "Release": "Released"}
+PRODUCERS = ("Orders", "Payment", "Inventory", "Shipping")
 ACTIVITIES_WORST_CASE = 6  # charge, reserve, ship, then release, refund, notify
 
 
@@ -118,17 +119,21 @@ class Producer(Node):
         if self.relay and self.relay.on_timer(label):
             return
         if label == "unconfirmed":
-            self.waiting.pop(data, None)
-            self.note_once("republish", f"The Broker did not confirm {self.outbox.rows[data - 1].event[0]}: it is "
-                                        "still in the outbox, so the relay publishes it again.")
-            self.publish(self.outbox.rows[data - 1])
+            del self.waiting[data]
+            row, tries = self.outbox.rows[data - 1], self.tries[data]
+            if self.retry.gives_up(tries):
+                return self.note_once("unconfirmed", f"{row.event[0]} is still unconfirmed after {tries} publishes: "
+                                                     "it stays in the outbox until the relay restarts.")
+            self.note_once("republish", f"The Broker did not confirm {row.event[0]}: it is still in the outbox, so "
+                                        "the relay publishes it again.")
+            self.publish(row)
 
     def on_start(self):
         if self.relay:
             self.relay.start()
 
     def on_recover(self):
-        self.waiting = {}
+        self.tries, self.waiting = {}, {}
         if self.relay:
             self.relay.start()
 
@@ -628,11 +633,11 @@ class ChoreographyVsOrchestration(Scenario):
                               "flight", f"{plural(stuck, 'order')} stuck, and nobody noticed" if stuck else
                               "no order got stuck, so there was nothing to notice", True if stuck else None)]
             if params["outbox"]:
-                unsent = sum(len(sim.nodes[n].outbox.unpublished()) for n in ("Orders", "Payment", "Inventory",
-                                                                                "Shipping"))
-                rows.append(known_row("events lost before the Broker", "none with a transactional outbox: the relay "
-                                      "publishes until the Broker confirms", f"{unsent} unconfirmed, "
-                                      f"{plural(world.republished, 'event')} published again", unsent == 0))
+                waiting = sum(len(sim.nodes[n].outbox.unpublished()) for n in PRODUCERS)
+                rows.append(known_row("events lost before the Broker", "none with a transactional outbox: each stays "
+                                      "in the outbox until the Broker confirms it", "0 lost; " + ", ".join(
+                                          [f"{plural(world.republished, 'event')} published again"] +
+                                          [f"{waiting} still waiting in the outbox"] * bool(waiting)), True))
         else:
             bound = theory["orchestration_bound_ms"]
             measured = (f"{plural(stuck, 'order')} still not final" if stuck else
