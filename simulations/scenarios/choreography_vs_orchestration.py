@@ -11,7 +11,7 @@ relay, saga steps, and a retry policy for the orchestrator's activity timeouts a
 from ..engine import Node
 from ..kit.broker import Broker, ack
 from ..kit.outbox import Outbox, Relay
-from ..kit.retry import Backoff, RetryPolicy
+from ..kit.retry import RetryPolicy
 from ..kit.saga import Step
 from ..params import Param
 from ..scenario import Invariant, Scenario, faulted, known_row, plural, violation_clause, words
@@ -74,7 +74,7 @@ class World:
 
     def lose_if_due(self, sim, msg_id, label):
         """The lost_event fault: the first payment result vanishes on the wire."""
-        if self.lose and label in ("PaymentCharged", "Charged"):
+        if label in ("PaymentCharged", "Charged"):
             self.lose = False
             sim.network.lose(msg_id)
             sim.note(f"The {label} message is lost on its way to the "
@@ -98,14 +98,17 @@ class Producer(Node):
         if self.world.outbox:
             self.outbox.add((event, order))
         else:
-            self.world.lose_if_due(self.sim, self.send("Broker", event, {"order": order}), event)
+            sent = self.send("Broker", event, {"order": order})
+            if self.world.lose:
+                self.world.lose_if_due(self.sim, sent, event)
 
     def publish(self, row):
         event, order = row.event
         n = self.tries[row.id] = self.tries.get(row.id, 0) + 1
         self.world.republished += n > 1
         sent = self.send("Broker", event, {"order": order, "row": row.id}, tag=f"#{n}" if n > 1 else None)
-        self.world.lose_if_due(self.sim, sent, event)
+        if self.world.lose:
+            self.world.lose_if_due(self.sim, sent, event)
         self.waiting[row.id] = self.set_timer(self.retry.delay(n, self.sim.rng), "unconfirmed", row.id)
 
     def confirmed(self, msg):
@@ -150,7 +153,9 @@ class Service(Producer):
             return  # crashed before committing: no answer, no ack
         answer, fresh = result
         if msg.src == "Orchestrator":
-            self.world.lose_if_due(self.sim, self.send("Orchestrator", answer, {"order": order}), answer)
+            sent = self.send("Orchestrator", answer, {"order": order})
+            if self.world.lose:
+                self.world.lose_if_due(self.sim, sent, answer)
             return
         event = EVENT_FOR.get(answer)
         if fresh and event:
@@ -332,10 +337,10 @@ class SagaBroker(Broker):
 
 
 class Workflow:
-    __slots__ = ("order", "plan", "step", "backoff", "timer", "started", "refused", "outcome", "done")
+    __slots__ = ("order", "plan", "step", "attempt", "waited", "timer", "started", "refused", "outcome", "done")
 
-    def __init__(self, order, policy):
-        self.order, self.plan, self.step, self.backoff = order, SAGA, 0, Backoff(policy)
+    def __init__(self, order):
+        self.order, self.plan, self.step, self.attempt, self.waited = order, SAGA, 0, 0, None
         self.timer, self.started, self.refused, self.outcome, self.done = None, set(), None, "completed", False
 
 
@@ -362,7 +367,7 @@ class Orchestrator(Node):
         order = msg.data["order"]
         if msg.label == "StartOrder":
             if order not in self.flows:
-                self.flows[order] = flow = Workflow(order, self.retry)
+                self.flows[order] = flow = Workflow(order)
                 self.history(order, "WorkflowStarted")
                 self.show()
                 self.dispatch(flow)
@@ -381,9 +386,10 @@ class Orchestrator(Node):
         self.next_step(flow)
 
     def dispatch(self, flow, again=False):
-        """Send the current activity: a new attempt, or after a crash the same attempt again."""
+        """Send the current activity and wait for it as the retry policy says: a new attempt, or after a crash
+        the same attempt again."""
         step = flow.plan[flow.step]
-        attempt = flow.backoff.attempts if again else flow.backoff.attempt()
+        attempt = flow.attempt = flow.attempt + (not again)
         flow.started.add(step.action)
         data = {"order": flow.order}
         if attempt > 1:
@@ -392,11 +398,11 @@ class Orchestrator(Node):
             data["outcome"] = flow.outcome
         self.history(flow.order, f"{step.action} scheduled (attempt {attempt})")
         self.send(step.participant, step.action, data, tag=f"#{attempt}" if attempt > 1 else None)
-        flow.timer = self.set_timer(flow.backoff.next_delay(self.sim.rng), "activity timeout", flow.order)
+        flow.waited = self.retry.delay(attempt, self.sim.rng, flow.waited)
+        flow.timer = self.set_timer(flow.waited, "activity timeout", flow.order)
 
     def next_step(self, flow):
-        flow.step += 1
-        flow.backoff = Backoff(self.retry)
+        flow.step, flow.attempt, flow.waited = flow.step + 1, 0, None
         if flow.step < len(flow.plan):
             return self.dispatch(flow)
         flow.done = True
@@ -407,13 +413,13 @@ class Orchestrator(Node):
 
     def on_timer(self, label, order):
         flow, retries = self.flows[order], self.retry.attempts - 1
-        step, waited = flow.plan[flow.step], flow.backoff.last
+        step, waited = flow.plan[flow.step], flow.waited
         self.history(order, f"{step.action} timed out after {waited} ms")
-        if not flow.backoff.exhausted:
+        if not self.retry.gives_up(flow.attempt):
             self.world.activity_retries += 1
             key = ", with the same idempotency key" if self.world.idempotency else ""
             self.note(f"{step.participant} did not answer {step.action} for {order} in {waited} ms: retry "
-                      f"{flow.backoff.attempts} of {retries}{key}.")
+                      f"{flow.attempt} of {retries}{key}.")
             return self.dispatch(flow)
         if step.action == "Notify":
             self.note(f"Notification for {order} failed for good; the order stands, the customer is not told.")
