@@ -335,6 +335,10 @@ class SagaBroker(Broker):
         else:
             self.set_state(idle=True)
 
+    def on_recover(self):
+        if self.sim.world.mode == "choreography":
+            super().on_recover()
+
 
 class Workflow:
     __slots__ = ("order", "plan", "step", "attempt", "waited", "timer", "started", "refused", "outcome", "done")
