@@ -44,7 +44,7 @@ class World:
     """What really happened, whatever any service believes: the card network, the warehouse, the order book."""
 
     def __init__(self, params):
-        self.mode, self.outbox = params["mode"], params["outbox"]
+        self.mode, self.outbox, self.retry = params["mode"], params["outbox"], retry_policy(params)
         self.acks = params["delivery"] == "at-least-once"
         self.idempotency = params["idempotency"]
         self.lose = params["fault"] == "lost_event"
@@ -87,9 +87,9 @@ class Producer(Node):
 
     group = "service"
 
-    def __init__(self, id, world, retry):
+    def __init__(self, id, world):
         super().__init__(id)
-        self.world, self.retry = world, retry
+        self.world, self.retry = world, world.retry
         self.outbox = world.outbox and Outbox()
         self.relay = world.outbox and Relay(self, self.outbox, POLL_MS, self.publish, mark_on_publish=False)
         self.tries, self.waiting = {}, {}  # row id -> publishes so far; row id -> confirm timer
@@ -167,8 +167,8 @@ class Service(Producer):
 class Payment(Service):
     """Charges through a card network that honours idempotency keys (when Payment sends one)."""
 
-    def __init__(self, id, world, retry, downtime):
-        super().__init__(id, world, retry)
+    def __init__(self, id, world, downtime):
+        super().__init__(id, world)
         self.downtime = downtime
         self.committed, self.refunded = set(), set()
 
@@ -211,8 +211,8 @@ class Payment(Service):
 
 
 class Inventory(Service):
-    def __init__(self, id, world, retry, stock):
-        super().__init__(id, world, retry)
+    def __init__(self, id, world, stock):
+        super().__init__(id, world)
         self.stock = stock
         self.reserved, self.failed = set(), set()
 
@@ -272,8 +272,8 @@ class Notification(Service):
 class Orders(Producer):
     """Places the orders and learns their fate; it knows nothing of the steps in between."""
 
-    def __init__(self, world, retry, count):
-        super().__init__("Orders", world, retry)
+    def __init__(self, world, count):
+        super().__init__("Orders", world)
         self.count = count
         self.pending = set()
         self.late = set()  # orders past their deadline and still not final
@@ -353,9 +353,9 @@ class Orchestrator(Node):
 
     group = "service"
 
-    def __init__(self, world, retry):
+    def __init__(self, world):
         super().__init__("Orchestrator")
-        self.world, self.retry = world, retry
+        self.world, self.retry = world, world.retry
         self.flows = {}  # the durable history, replayed after a crash
 
     def on_start(self):
@@ -525,16 +525,16 @@ class ChoreographyVsOrchestration(Scenario):
 
     def setup(self, sim, params):
         sim.network.delay, sim.network.jitter = 3, 2
-        world, retry = sim.world, retry_policy(params)
-        broker = SagaBroker(delivery=params["delivery"], redelivery=retry, dead_letter_after=params["retries"] + 1,
+        world = sim.world
+        broker = SagaBroker(delivery=params["delivery"], redelivery=world.retry, dead_letter_after=params["retries"] + 1,
                             confirm="confirm" if params["outbox"] else None, ack_label="ack")
         for event, consumers in SUBSCRIBERS.items():
             for consumer in consumers:
                 broker.subscribe(event, consumer)
         stock = 0 if params["fault"] == "out_of_stock" else params["orders"]
-        nodes = [Orders(world, retry, params["orders"]), broker, Orchestrator(world, retry),
-                 Payment("Payment", world, retry, params["downtime_ms"]), Inventory("Inventory", world, retry, stock),
-                 Shipping("Shipping", world, retry), Notification("Notification", world, retry)]
+        nodes = [Orders(world, params["orders"]), broker, Orchestrator(world), Payment("Payment", world,
+                 params["downtime_ms"]), Inventory("Inventory", world, stock), Shipping("Shipping", world),
+                 Notification("Notification", world)]
         for i in range(params["orders"]):
             sim.schedule(i * GAP_MS + params["deadline_ms"], self.audit, sim, f"O{i + 1}")
         sim.note("Choreography: each service reacts to the event before its step; the order's progress lives only "
@@ -567,7 +567,7 @@ class ChoreographyVsOrchestration(Scenario):
         orders = [f"O{i + 1}" for i in range(params["orders"])]
         states = {o: world.final[o][0] if o in world.final else "stuck" for o in orders}
         other = "orchestration" if params["mode"] == "choreography" else "choreography"
-        policy = retry_policy(params)
+        policy = world.retry
         budget = policy.attempts * policy.initial
         return {
             "order_states": states,
