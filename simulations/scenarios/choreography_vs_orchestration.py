@@ -90,8 +90,8 @@ class Producer(Node):
     def __init__(self, id, world):
         super().__init__(id)
         self.world, self.retry = world, world.retry
-        self.outbox = world.outbox and Outbox()
-        self.relay = world.outbox and Relay(self, self.outbox, POLL_MS, self.publish, mark_on_publish=False)
+        self.outbox = Outbox() if world.outbox else None
+        self.relay = self.outbox and Relay(self, self.outbox, POLL_MS, self.publish, mark_on_publish=False)
         self.tries, self.waiting = {}, {}  # row id -> publishes so far; row id -> confirm timer
 
     def announce(self, event, order):
@@ -526,8 +526,8 @@ class ChoreographyVsOrchestration(Scenario):
     def setup(self, sim, params):
         sim.network.delay, sim.network.jitter = 3, 2
         world = sim.world
-        broker = SagaBroker(delivery=params["delivery"], redelivery=world.retry, dead_letter_after=params["retries"] + 1,
-                            confirm="confirm" if params["outbox"] else None, ack_label="ack")
+        broker = SagaBroker(delivery=params["delivery"], redelivery=world.retry, ack_label="ack",
+                            dead_letter_after=params["retries"] + 1, confirm="confirm" if params["outbox"] else None)
         for event, consumers in SUBSCRIBERS.items():
             for consumer in consumers:
                 broker.subscribe(event, consumer)
