@@ -251,6 +251,27 @@ LESSONS = {
                "Payment recognises the key and answers Charged again; at_most_one_charge holds and the order "
                "completes."),
         ],
+        "lost-event-outbox": [
+            cp({"kind": "send", "label": "PaymentCharged", "node": "Payment"},
+               "Payment charged O1 and, in the same local transaction, wrote PaymentCharged as a row of its outbox. "
+               "The relay, polling the outbox every 10 ms, publishes the row now; it marks it published only when "
+               "the Broker confirms. This publish is about to be lost on the wire, as in the stuck choreography.",
+               "Does O1 still complete?",
+               ["No: nobody owns the order, so it is stuck as before",
+                "Yes: the row stays unpublished until the Broker confirms, so the relay publishes it again",
+                "Yes: the Broker redelivers it", "Yes: Orders places the order again"], 1,
+               "No confirm comes back, so 100 ms later the relay publishes PaymentCharged #2 from the outbox; the "
+               "Broker confirms it, hands it to Inventory, and the saga carries on."),
+            cp({"kind": "timer", "label": "unconfirmed", "node": "Payment"},
+               "100 ms without a confirm: PaymentCharged is still an unpublished row, and the relay publishes it "
+               "again. It cannot tell a lost publish from a lost confirm.",
+               "Had only the Broker's confirm been lost, what would this second publish cause?",
+               ["A second charge", "A duplicate PaymentCharged, which Inventory skips since it already reserved O1",
+                "Nothing: a broker refuses a message it has seen"], 1,
+               "An outbox publishes at least once (Richardson, Microservices Patterns, ch. 3): after a lost confirm "
+               "the event goes out twice, so every consumer must be idempotent. Here the publish itself was lost, "
+               "so #2 is the only PaymentCharged the Broker sees, and O1 completes."),
+        ],
     },
     "payment-gateway": {
         "double-charge": [

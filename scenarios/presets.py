@@ -88,6 +88,10 @@ PRESETS = {
         ("lost-event-orchestration", "Lost event, orchestration: retried",
          "The same loss: the orchestrator times out, retries and completes.",
          {"mode": "orchestration", "fault": "lost_event"}, 0, [], True),
+        ("lost-event-outbox", "Lost event, choreography with an outbox: published again",
+         "The same loss, but Payment writes PaymentCharged to its outbox in the same transaction as the charge: "
+         "the relay publishes it again when the Broker does not confirm, and the order completes.",
+         {"mode": "choreography", "fault": "lost_event", "outbox": True}, 0, [], True),
         ("out-of-stock", "Out of stock: the saga compensates",
          "Payment is refunded when inventory fails.", {"mode": "orchestration", "fault": "out_of_stock"}, 0, [], False),
     ],

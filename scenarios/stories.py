@@ -78,7 +78,8 @@ STORIES = {
                  "Broker, or an Orchestrator that calls each service and owns every order.",
         "watch": [
             "In choreography, follow the events through the Broker lifeline: OrderPlaced, PaymentCharged, StockReserved.",
-            "Lose PaymentCharged: nobody notices, the Orders band turns 'stuck' and the deadline check turns vermillion.",
+            "Lose PaymentCharged: nobody notices, the Orders band turns 'stuck' and the deadline check turns vermillion; "
+            "with outbox on, the relay publishes it again (#2) and the order completes.",
             "The same loss in orchestration: the Orchestrator's timer fires, it sends Charge #2 and the order completes.",
             "Out of stock: the Refund compensation runs before the order is cancelled.",
         ],

@@ -162,7 +162,8 @@ class Network:
                         delay += fault["by"]
                     else:
                         duplicate = fault.get("by", 1)
-        self.rules = [r for r in self.rules if r[1] > 0]
+        if self.rules:
+            self.rules = [r for r in self.rules if r[1] > 0]
         self.in_flight[msg.id] = msg
         if self.held:
             msg.arrives = None

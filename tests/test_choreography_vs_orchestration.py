@@ -3,8 +3,9 @@ import json
 
 import pytest
 
+from simulations.kit.retry import RetryPolicy
 from simulations.params import ParamError
-from simulations.scenarios.choreography_vs_orchestration import ChoreographyVsOrchestration
+from simulations.scenarios.choreography_vs_orchestration import POLL_MS, ChoreographyVsOrchestration, retry_policy
 
 SAGA = ChoreographyVsOrchestration()
 NODES = ["Orders", "Broker", "Orchestrator", "Payment", "Inventory", "Shipping", "Notification"]
@@ -265,3 +266,86 @@ def test_outcome_the_orchestrator_retries_the_same_loss_within_its_bound():
     assert s["headline"].startswith("O1 completed in") and "retried" in s["headline"]
     owner = s["known"][0]
     assert "2400 ms" in owner["known"] and owner["agrees"] is True
+
+
+# -- issue #13: the outbox fixes the lost event; orchestration retries follow the retry policy ---------------------
+
+def test_a_lost_event_strands_the_choreographed_order_without_an_outbox_and_completes_with_one():
+    stuck = summary(mode="choreography", fault="lost_event", outbox=False)
+    assert stuck["order_states"] == {"O1": "stuck"} and stuck["republished"] == 0
+    trace = run(mode="choreography", fault="lost_event", outbox=True)
+    s = trace[-1]["summary"]
+    assert [(e["src"], e["dst"], e["reason"]) for e in trace if e["kind"] == "drop"] == [("Payment", "Broker", "loss")]
+    first, again = sends(trace, "PaymentCharged", src="Payment")
+    assert again["t"] - first["t"] == 100 and again["tag"] == "#2" and "tag" not in first
+    assert s["order_states"] == {"O1": "completed"} and s["republished"] == 1
+    assert s["charges"] == 1 and s["shipped"] == 1 and s["notifications"] == 1 and s["violations"] == []
+    assert bands(trace, "Orders") == [("busy", "pending"), ("done", "completed")]
+
+
+def test_with_the_outbox_each_event_leaves_on_the_relays_poll_and_is_confirmed_by_the_broker():
+    trace = run(mode="choreography", outbox=True)
+    s = trace[-1]["summary"]
+    published = [e for e in trace if e["kind"] == "send" and e["dst"] == "Broker" and e["label"] != "ack"]
+    assert [e["label"] for e in published] == ["OrderPlaced", "PaymentCharged", "StockReserved", "OrderShipped"]
+    assert all(e["t"] % POLL_MS == 0 for e in published)
+    assert [e["dst"] for e in sends(trace, "confirm")] == ["Orders", "Payment", "Inventory", "Shipping"]
+    assert s["order_states"] == {"O1": "completed"} and s["republished"] == 0 and s["violations"] == []
+    assert sends(trace, "StockReserved", src="Broker")[0]["data"] == {"order": "O1", "row": 1, "delivery": 3}
+
+
+def test_the_outbox_publishes_again_whatever_event_is_dropped_before_the_broker():
+    trace = run(mode="choreography", fault="out_of_stock", outbox=True,
+                faults=[{"action": "drop", "match": {"label": "InventoryFailed", "src": "Inventory"}}])
+    s = trace[-1]["summary"]
+    assert s["order_states"] == {"O1": "cancelled"} and s["refunds"] == 1 and s["violations"] == []
+    assert [e.get("tag") for e in sends(trace, "InventoryFailed", src="Inventory")] == [None, "#2"]
+
+
+def test_the_outbox_row_is_committed_with_the_charge_so_a_crash_before_the_poll_still_publishes_after_restart():
+    trace = run(mode="choreography", outbox=True, faults=[{"action": "crash", "node": "Payment", "at": 18},
+                                                          {"action": "recover", "node": "Payment", "at": 300}])
+    s = trace[-1]["summary"]
+    assert [e["t"] for e in sends(trace, "PaymentCharged", src="Payment")] == [300 + POLL_MS]
+    assert s["order_states"] == {"O1": "completed"} and s["charges"] == 1 and s["violations"] == []
+
+
+def test_the_outbox_tells_in_the_headline_and_the_known_rows_that_no_event_was_lost():
+    s = summary(mode="choreography", fault="lost_event", outbox=True)
+    assert s["headline"].startswith("O1 completed in") and "outbox" in s["headline"]
+    row = next(r for r in s["known"] if r["quantity"] == "events lost before the Broker")
+    assert row["measured"] == "0 lost; 1 event published again" and row["agrees"] is True
+
+
+def test_the_outbox_changes_nothing_in_orchestration():
+    plain, with_outbox = run(mode="orchestration", fault="lost_event"), run(mode="orchestration", fault="lost_event",
+                                                                            outbox=True)
+    assert [e for e in plain if e["kind"] not in ("init", "end")] == [
+        e for e in with_outbox if e["kind"] not in ("init", "end")]
+
+
+def test_orchestration_retries_use_the_retry_policy_with_the_timeout_as_every_wait():
+    assert retry_policy({"timeout_ms": 100, "retries": 3}) == RetryPolicy(initial=100, cap=100, attempts=4, factor=1)
+    assert summary(mode="orchestration")["theory"]["retry_delays_ms"] == [100, 100, 100]
+    trace = run(mode="orchestration", fault="consumer_crash", downtime_ms=3000, timeout_ms=50, retries=2)
+    charges = [e["t"] for e in sends(trace, "Charge")]
+    timeouts = [e["t"] for e in trace if e["kind"] == "timer" and e["label"] == "activity timeout"]
+    assert charges == [4, 54, 104] and timeouts[:3] == [54, 104, 154]
+    assert [b - a for a, b in zip(charges, timeouts)] == [50, 50, 50]
+    assert trace[-1]["summary"]["activity_retries"] >= 2
+
+
+@pytest.mark.parametrize("timeout_ms, retries", [(20, 0), (100, 3), (250, 10)])
+def test_the_retry_policy_waits_exactly_timeout_ms_before_each_of_the_retries(timeout_ms, retries):
+    policy = retry_policy({"timeout_ms": timeout_ms, "retries": retries})
+    assert policy.attempts == retries + 1
+    assert [policy.delay(k, None) for k in range(1, retries + 1)] == [timeout_ms] * retries
+    assert all(policy.bounds(k) == (timeout_ms, timeout_ms) for k in range(1, retries + 1))
+
+
+def test_the_relay_stops_republishing_after_the_policys_attempts_and_the_row_waits_in_the_outbox():
+    trace = run(mode="choreography", outbox=True, retries=2, faults=[{"action": "crash", "node": "Broker", "at": 5}])
+    s = trace[-1]["summary"]
+    assert [e["t"] for e in sends(trace, "OrderPlaced", src="Orders")] == [10, 110, 210]
+    assert s["stopped"] == "quiescent" and s["order_states"] == {"O1": "stuck"}
+    assert s["known"][1]["measured"] == "0 lost; 2 events published again, 1 still waiting in the outbox"

@@ -60,7 +60,7 @@ class Broker(Node):
 
     def show(self):
         self.set_state(unacked=len(self.unacked), dead_letters=len(self.dead_letters),
-                       redelivering=any(d.count > 1 for d in self.unacked.values()))
+                       redelivering=self.redeliveries > 0 and any(d.count > 1 for d in self.unacked.values()))
 
     def on_message(self, msg):
         if msg.label == self.ack_label:
@@ -68,7 +68,8 @@ class Broker(Node):
             if done is not None:
                 if done.timer:
                     done.timer.cancel()
-                self.next_for(done.subscriber)
+                if self.ordered:
+                    self.next_for(done.subscriber)
                 self.show()
             return
         if self.confirm:

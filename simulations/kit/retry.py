@@ -30,14 +30,20 @@ class RetryPolicy:
             raise ValueError(f"jitter must be one of {', '.join(JITTERS)}")
         if self.initial < 0 or self.cap < self.initial or self.factor < 1 or self.attempts < 1:
             raise ValueError("need 0 <= initial <= cap, factor >= 1 and attempts >= 1")
+        object.__setattr__(self, "_ceilings", {})  # k -> ceiling(k), worked out once: brokers ask per delivery
 
     def ceiling(self, k):
         """The un-jittered wait before retry k: the exponential, capped."""
-        try:
-            grown = self.initial * self.factor ** (k - 1)
-        except OverflowError:
-            return self.cap
-        return min(self.cap, round(grown))
+        top = self._ceilings.get(k)
+        if top is None:
+            try:
+                grown = self.initial * self.factor ** (k - 1)
+            except OverflowError:
+                top = self.cap
+            else:
+                top = min(self.cap, round(grown))
+            self._ceilings[k] = top
+        return top
 
     def delay(self, k, rng, previous=None):
         """The wait before retry k; decorrelated jitter grows from ``previous`` (the last wait, else initial)."""
