@@ -4,7 +4,8 @@ parameters, new presets, retimed lessons), to databases that already ran 0002_sh
 from django.db import migrations
 
 NEW = ["chandy-lamport", "raft", "paxos"]
-SCENARIOS = NEW + ["token-ring", "coffee-shop", "microservices-order", "payment-gateway", "event-driven-notes"]
+SCENARIOS = NEW + ["token-ring", "coffee-shop", "microservices-order", "payment-gateway", "event-driven-notes",
+                   "choreography-vs-orchestration"]
 
 
 def load(apps, schema_editor):
