@@ -48,6 +48,7 @@ def test_clicking_a_deliver_marks_its_chain_past_later_events_future_and_fades_t
     trace = run("gossip", {"n": 4, "mode": "parallel"})
     reply = next(e for e in trace if e["kind"] == "deliver" and e["src"] == "P2" and e["dst"] == "P1")
     page.click(f'svg.diagram circle.ev[data-seq="{reply["seq"]}"]')
+    page.wait_for_selector("svg.diagram.hb-on")  # the marks are painted on the next frame
     assert marks(page, f'circle.ev[data-seq="{reply["seq"]}"]') == ["hb-sel"]
     send = next(e for e in trace if e["kind"] == "send" and e["msg"] == reply["msg"])
     call = next(e for e in trace if e["kind"] == "send" and e["src"] == "P1" and e["dst"] == "P2")

@@ -944,11 +944,8 @@ class CoffeeShop(Scenario):
                     parts.append(f"{name} failed {plural(len(d), 'time')} and was retried after "
                                  f"{words([seconds(x) for x in d])}")
                     continue
-                retries = f" (retried after {words([seconds(x) for x in d])})" if d else ""
-                parts.append(f"{name} failed {plural(len(d) + 1, 'time')}{retries}; its next attempt would have "
-                             f"started at t={at['next_attempt_ms']}, after the schedule-to-close deadline "
-                             f"t={at['deadline_ms']}, so Temporal stopped retrying and {name} timed out at "
-                             f"t={at['at_ms']}")
+                parts.append(f"{name} failed {plural(len(d) + 1, 'time')}; its next attempt (t={at['next_attempt_ms']}) "
+                             f"would start after the deadline t={at['deadline_ms']}, so it timed out at t={at['at_ms']}")
             return f"The order failed: {'; '.join(parts) or 'an activity failed for good'}{refund}."
         return f"The order is still {status} at the end: a worker it needs never came back to poll."
 
