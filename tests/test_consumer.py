@@ -2,18 +2,18 @@
 import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
 import simulations
 from config.asgi import application
 from runs.models import Run
+from tests.communicator import Communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 
 async def connect():
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    comm = Communicator(application, "/ws/run/", headers=ORIGIN)
     connected, _ = await comm.connect()
     assert connected
     return comm
