@@ -20,6 +20,7 @@ SAVE_DELAY = 0.2  # first pause between attempts, doubling up to 5 s
 log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=HEAVY_JOBS, thread_name_prefix="rerun")
 _drivers = weakref.WeakValueDictionary()  # run id -> the LiveRun that drives it in this process
+_compacting = set()  # compactions under way (held here: the loop keeps only weak references to tasks)
 
 
 async def off_loop(fn, *args):
@@ -277,6 +278,8 @@ class LiveRun:
                 summary = self.sim.summary if events[-1]["kind"] == "end" else None
                 try:
                     await store.aappend(self.id, events, self.injected, summary, self.lease)
+                    if summary is not None:
+                        self.compact_later()
                 except TakenOver:
                     self.lost()
                     break
@@ -293,6 +296,18 @@ class LiveRun:
                     self.gave_up(events, e)
                 del self.unsaved[:len(events)]
             self.lagging = False
+
+    def compact_later(self):
+        """The finished run in a few well-compressed chunks, while its end is already on its way."""
+        task = asyncio.ensure_future(self.compact())
+        _compacting.add(task)
+        task.add_done_callback(_compacting.discard)
+
+    async def compact(self):
+        try:
+            await store.acompact(self.id)
+        except DatabaseError as e:
+            log.warning("run %s: compacting failed, it stays in more chunks: %r", self.id, e)
 
     def gave_up(self, events, error):
         log.error("run %s: could not save events %d to %d, giving up: %r", self.id, events[0]["seq"],

@@ -20,8 +20,8 @@ def new_lease():
 def append(run_id, events, interventions, summary=None, lease=None):
     """Save a batch before it is sent, so a browser never holds an event the database lacks.
 
-    One transaction: the run row (updated first, so concurrent writers of one run queue on its lock), the
-    chunk and, at the end, the compaction all land or none does. Idempotent: the batch replaces whatever
+    One transaction: the run row (updated first, so concurrent writers of one run queue on its lock) and
+    the chunk land or none does (the end's compaction comes after, off the stream's path). Idempotent: the batch replaces whatever
     was saved from its first seq on, so writing it twice, or after a rewind, leaves one consistent trace.
     With ``lease``, only the connection holding the run's lease may write; any other gets TakenOver."""
     with transaction.atomic():
@@ -40,20 +40,20 @@ def append(run_id, events, interventions, summary=None, lease=None):
         if events:
             _cut(run_id, events[0]["seq"])
             Chunk.objects.create(run_id=run_id, start=events[0]["seq"], count=len(events), data=Chunk.pack(events))
-        if summary is not None:
-            compact(run_id)
 
 
 def compact(run_id, size=2000):
-    """Rewrite a finished run's many small chunks as a few large ones: compression works across events."""
-    chunks = list(Chunk.objects.filter(run_id=run_id).order_by("start"))
-    if len(chunks) <= 1:
-        return
-    events = [e for chunk in chunks for e in chunk.events()]
+    """Rewrite a finished run's many small chunks as a few large ones: compression works across events.
+    One transaction of its own: a failure leaves the run whole, in more chunks."""
     with transaction.atomic():
+        chunks = list(Chunk.objects.filter(run_id=run_id).order_by("start"))
+        if len(chunks) <= 1:
+            return
+        events = [e for chunk in chunks for e in chunk.events()]
+        packed = [Chunk(run_id=run_id, start=i, count=len(events[i:i + size]), data=Chunk.pack(events[i:i + size], 9))
+                  for i in range(0, len(events), size)]  # before the first write: SQLite locks from there
         Chunk.objects.filter(run_id=run_id).delete()
-        Chunk.objects.bulk_create(Chunk(run_id=run_id, start=i, count=len(events[i:i + size]),
-                                        data=Chunk.pack(events[i:i + size], 9)) for i in range(0, len(events), size))
+        Chunk.objects.bulk_create(packed)
 
 
 def save_trace(scenario, params, seed, faults):
@@ -119,3 +119,5 @@ aget_run = database_sync_to_async(get_run)
 atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
 atake_over = database_sync_to_async(take_over)
+# outside the one thread the other writes share, so the next run's first batch does not wait for it
+acompact = database_sync_to_async(compact, thread_sensitive=False)

@@ -8,6 +8,7 @@ import asyncio
 import collections
 import json
 
+import orjson
 from django.conf import settings
 
 from .protocol import ProtocolError
@@ -34,7 +35,7 @@ def frame_bytes():
 
 def encode(events):
     """A batch's events as JSON, once: the owner's frame and every watcher's are built around it."""
-    return json.dumps(events, separators=(",", ":"))
+    return orjson.dumps(events, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def events_frame(events_json, **extra):
@@ -47,7 +48,7 @@ def fits(events, start, limit):
     """How many events from ``start`` make a frame of at most ``limit`` bytes (at least one)."""
     size, i = 64, start
     while i < len(events):
-        size += len(json.dumps(events[i], separators=(",", ":"))) + 1
+        size += len(orjson.dumps(events[i], option=orjson.OPT_NON_STR_KEYS)) + 1
         if size > limit and i > start:
             break
         i += 1
