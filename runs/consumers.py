@@ -15,12 +15,14 @@ from . import heartbeat, protocol, store
 from .catchup import CatchUp
 from .errors import RunError, TakenOver
 from .layers import LayerUnavailable
-from .live import MAX_BATCH, LiveRun
+from .live import MAX_AHEAD, MAX_BATCH, LiveRun
 from .window import Window, encode
 
 TICK = 0.05  # seconds between batches while playing
 SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
 BASE_RATE = 4  # events per second at speed 1
+FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream waits for Redis
+FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
 log = logging.getLogger(__name__)
 INTERNAL = {"type": "error", "code": "internal", "message":
             "Something failed on the server (it is logged); the run is saved up to what you see: reload to go on."}
@@ -38,6 +40,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def connect(self):
         self.window = Window(self.send_text, self.let_go)
         self.catchup = CatchUp(self.window)
+        self.to_watchers = asyncio.Queue(FORWARD_QUEUE)
+        self.forwarder = asyncio.create_task(self.forward())
         heartbeat.hold(self)  # the run this connection drives stays "running" while it lasts (runs.heartbeat)
         await self.accept()
 
@@ -45,6 +49,12 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         heartbeat.release(self)
         self.window.stop()
         await self.stop_playing()
+        try:
+            async with asyncio.timeout(FORWARD_DRAIN):
+                await self.to_watchers.join()  # the last batches reach the watchers
+        except TimeoutError:
+            pass
+        self.forwarder.cancel()
         try:
             await self.leave_room()
             if self.catchup.watching:
@@ -202,7 +212,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
         loop = asyncio.get_running_loop()
         due = loop.time()
-        live.ahead = min(MAX_BATCH, max(count, int(rate * SAVE_AHEAD)))
+        live.ahead = min(MAX_AHEAD, max(count, int(rate * SAVE_AHEAD)))
         try:
             await self.publish(await live.take(max(count, live.until_first_arrow())))  # no waiting for an arrow
             while not live.ended and not live.waiting and not halt.is_set():
@@ -240,11 +250,22 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await self.catchup.send(force=True)  # what this browser missed comes first
         events_json, first, last = encode(events), events[0]["seq"], events[-1]["seq"]
         await self.window.send_encoded(events_json, last)
-        try:
-            await self.channel_layer.group_send(group_name(self.live.id), {
-                "type": "run.events", "first": first, "last": last, "events": events_json})
-        except LayerUnavailable:
-            await self.degraded()
+        await self.to_watchers.put((group_name(self.live.id), {
+            "type": "run.events", "first": first, "last": last, "events": events_json}))
+
+    async def forward(self):
+        """Watchers get the owner's batches through the channel layer, in order, while the owner's stream
+        goes on: it waits for Redis only when FORWARD_QUEUE batches are on their way."""
+        while True:
+            group, message = await self.to_watchers.get()
+            try:
+                await self.channel_layer.group_send(group, message)
+            except LayerUnavailable:
+                await self.degraded()
+            except Exception:
+                log.exception("run connection: forwarding a batch to watchers failed")
+            finally:
+                self.to_watchers.task_done()
 
     async def degraded(self):
         """Say once that group features are paused; the stream to this browser goes on."""
@@ -254,6 +275,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
                                   "classroom are paused; this run goes on. They resume when Redis is back."})
 
     async def status(self, state):
+        await self.to_watchers.join()  # what a status follows has reached the watchers (or was said degraded)
         await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})
 
     # -- group messages ---------------------------------------------------

@@ -13,7 +13,8 @@ from simulations.faults import validate_fault
 from . import store
 from .errors import HEAVY_JOBS, BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario, heavy_slot
 
-MAX_BATCH = 2_000
+MAX_BATCH = 2_000  # events in one frame to the browser
+MAX_AHEAD = 10_000  # events the engine may compute and save ahead of the browser: one write at high speed
 SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyway
 SAVE_RETRIES = 8  # attempts at a write while the database is locked or down (about 20 s), then give up
 SAVE_DELAY = 0.2  # first pause between attempts, doubling up to 5 s
@@ -274,7 +275,7 @@ class LiveRun:
         async with self.writer:
             delay, failures = SAVE_DELAY, 0
             while self.unsaved and not self.taken:
-                events = self.unsaved[:MAX_BATCH]  # bounded: json.dumps holds the GIL for a whole batch
+                events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
                 summary = self.sim.summary if events[-1]["kind"] == "end" else None
                 try:
                     await store.aappend(self.id, events, self.injected, summary, self.lease)
