@@ -23,6 +23,7 @@ SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the b
 BASE_RATE = 4  # events per second at speed 1
 FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream waits for Redis
 FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
+WATCHERS_CHECK = 1.0  # seconds between asking the channel layer whether anyone watches a run
 log = logging.getLogger(__name__)
 INTERNAL = {"type": "error", "code": "internal", "message":
             "Something failed on the server (it is logged); the run is saved up to what you see: reload to go on."}
@@ -42,6 +43,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         self.catchup = CatchUp(self.window)
         self.to_watchers = asyncio.Queue(FORWARD_QUEUE)
         self.forwarder = asyncio.create_task(self.forward())
+        self.audience = (None, -WATCHERS_CHECK, True)  # (group, loop time asked, anyone in it)
+        self.skipped = None  # the last batch nobody was there to watch
         heartbeat.hold(self)  # the run this connection drives stays "running" while it lasts (runs.heartbeat)
         await self.accept()
 
@@ -259,13 +262,41 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         while True:
             group, message = await self.to_watchers.get()
             try:
-                await self.channel_layer.group_send(group, message)
+                if message is None:
+                    await self.send_skipped()
+                elif await self.watched(group, WATCHERS_CHECK):
+                    self.skipped = None
+                    await self.channel_layer.group_send(group, message)
+                else:
+                    self.skipped = (group, message)
             except LayerUnavailable:
                 await self.degraded()
             except Exception:
                 log.exception("run connection: forwarding a batch to watchers failed")
             finally:
                 self.to_watchers.task_done()
+
+    async def watched(self, group, fresh):
+        """Whether anyone watches the run, asked of the channel layer when the answer is older than ``fresh``
+        seconds: a Redis round trip per batch saved. A batch skipped meanwhile is not lost to a watcher who
+        just came: it was saved before it was sent, and the next batch sent shows the watcher the gap it
+        catches up on from the store."""
+        size = getattr(self.channel_layer, "group_size", None)
+        if size is None:  # the in-memory layer: a send costs nothing
+            return True
+        asked_for, asked_at, anyone = self.audience
+        now = asyncio.get_running_loop().time()
+        if asked_for != group or now - asked_at >= fresh:
+            anyone = bool(await size(group))
+            self.audience = (group, now, anyone)
+        return anyone
+
+    async def send_skipped(self):
+        """Before a status (the stream stops there): a watcher who came since the last batch sent gets the
+        last one skipped, so that it sees the gap."""
+        if self.skipped and await self.watched(self.skipped[0], 0):
+            (group, message), self.skipped = self.skipped, None
+            await self.channel_layer.group_send(group, message)
 
     async def degraded(self):
         """Say once that group features are paused; the stream to this browser goes on."""
@@ -275,6 +306,9 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
                                   "classroom are paused; this run goes on. They resume when Redis is back."})
 
     async def status(self, state):
+        if self.live:
+            await self.live.settled()
+        await self.to_watchers.put((None, None))
         await self.to_watchers.join()  # what a status follows has reached the watchers (or was said degraded)
         await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})
 

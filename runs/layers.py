@@ -98,3 +98,10 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def group_discard(self, group, channel):
         return await self._guarded(super().group_discard, group, channel)
+
+    async def group_size(self, group):
+        """How many channels the group holds: a sender to a group nobody is in can skip the send."""
+        return await self._guarded(self._group_size, group)
+
+    async def _group_size(self, group):
+        return await self.connection(self.consistent_hash(group)).zcard(self._group_key(group))
