@@ -83,7 +83,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": int(os.environ.get("DB_POOL_SIZE", 20)),
                                                 "timeout": 10}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_MAX_AGE"] = 600  # one connection per thread: connecting costs more than a write
     # WAL with synchronous=NORMAL: a commit is durable once in the log, which survives the process being
     # killed; only a power cut may lose the last commits, never the file's consistency. FULL would add a
     # disk flush to every streamed batch.
