@@ -214,20 +214,27 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         rate = BASE_RATE * speed
         count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
         loop = asyncio.get_running_loop()
-        due = loop.time()
+        start, played = loop.time(), 0  # paced against the clock, so the speed asked for is the speed shown
         live.ahead = min(MAX_AHEAD, max(count, int(rate * SAVE_AHEAD)))
         try:
             await self.publish(await live.take(max(count, live.until_first_arrow())))  # no waiting for an arrow
             while not live.ended and not live.waiting and not halt.is_set():
-                due += count / rate  # paced against the clock, so the speed asked for is the speed shown
                 try:
-                    await asyncio.wait_for(halt.wait(), max(0.0, due - loop.time()))
+                    async with asyncio.timeout_at(start + (played + count) / rate):
+                        await halt.wait()
                 except TimeoutError:
                     pass
-                if halt.is_set() or ((self.window.over or self.catchup.backlog)
-                                     and not await self.window.opens(halt, lambda: bool(self.catchup.backlog))):
+                if halt.is_set():
                     return
-                await self.publish(await live.take(count))
+                if self.window.over or self.catchup.backlog:
+                    if not await self.window.opens(halt, lambda: bool(self.catchup.backlog)):
+                        return
+                    start = loop.time() - played / rate  # a client that kept us waiting is not caught up in a burst
+                # a process running late sends what is due in one frame: the run keeps its speed in fewer frames
+                due = int((loop.time() - start) * rate) - played
+                batch = await live.take(min(MAX_BATCH, max(count, due)))
+                played += len(batch)
+                await self.publish(batch)
         finally:
             live.ahead = 1
         if live.ended or live.waiting:

@@ -315,9 +315,11 @@ class LiveRun:
         self.compacting.add_done_callback(_compacting.discard)
 
     async def settled(self):
-        """Once the run has ended: its compaction is done too (the ``ended`` status says the run is stored)."""
-        if self.compacting is not None:
-            await asyncio.shield(self.compacting)
+        """Wait until what was computed is stored (the write under way, and once the run has ended its
+        compaction): a status says where the run stands, saved. Not while the database lags."""
+        for task in (self.saving, self.compacting):
+            if task is not None and not self.lagging:
+                await asyncio.shield(task)
 
     async def compact(self):
         try:
