@@ -13,6 +13,7 @@ from simulations.params import ParamError
 
 from . import heartbeat, protocol, store
 from .catchup import CatchUp
+from .forward import Forwarder
 from .errors import RunError, TakenOver
 from .layers import LayerUnavailable
 from .live import MAX_AHEAD, MAX_BATCH, LiveRun
@@ -21,9 +22,6 @@ from .window import Window, encode
 TICK = 0.05  # seconds between batches while playing
 SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
 BASE_RATE = 4  # events per second at speed 1
-FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream waits for Redis
-FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
-WATCHERS_CHECK = 1.0  # seconds between asking the channel layer whether anyone watches a run
 log = logging.getLogger(__name__)
 INTERNAL = {"type": "error", "code": "internal", "message":
             "Something failed on the server (it is logged); the run is saved up to what you see: reload to go on."}
@@ -41,10 +39,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def connect(self):
         self.window = Window(self.send_text, self.let_go)
         self.catchup = CatchUp(self.window)
-        self.to_watchers = asyncio.Queue(FORWARD_QUEUE)
-        self.forwarder = asyncio.create_task(self.forward())
-        self.audience = (None, -WATCHERS_CHECK, True)  # (group, loop time asked, anyone in it)
-        self.skipped = None  # the last batch nobody was there to watch
+        self.forwarder = Forwarder(self.channel_layer, self.degraded)
         heartbeat.hold(self)  # the run this connection drives stays "running" while it lasts (runs.heartbeat)
         await self.accept()
 
@@ -52,12 +47,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         heartbeat.release(self)
         self.window.stop()
         await self.stop_playing()
-        try:
-            async with asyncio.timeout(FORWARD_DRAIN):
-                await self.to_watchers.join()  # the last batches reach the watchers
-        except TimeoutError:
-            pass
-        self.forwarder.cancel()
+        await self.forwarder.close()
         try:
             await self.leave_room()
             if self.catchup.watching:
@@ -260,50 +250,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await self.catchup.send(force=True)  # what this browser missed comes first
         events_json, first, last = encode(events), events[0]["seq"], events[-1]["seq"]
         await self.window.send_encoded(events_json, last)
-        await self.to_watchers.put((group_name(self.live.id), {
-            "type": "run.events", "first": first, "last": last, "events": events_json}))
-
-    async def forward(self):
-        """Watchers get the owner's batches through the channel layer, in order, while the owner's stream
-        goes on: it waits for Redis only when FORWARD_QUEUE batches are on their way."""
-        while True:
-            group, message = await self.to_watchers.get()
-            try:
-                if message is None:
-                    await self.send_skipped()
-                elif await self.watched(group, WATCHERS_CHECK):
-                    self.skipped = None
-                    await self.channel_layer.group_send(group, message)
-                else:
-                    self.skipped = (group, message)
-            except LayerUnavailable:
-                await self.degraded()
-            except Exception:
-                log.exception("run connection: forwarding a batch to watchers failed")
-            finally:
-                self.to_watchers.task_done()
-
-    async def watched(self, group, fresh):
-        """Whether anyone watches the run, asked of the channel layer when the answer is older than ``fresh``
-        seconds: a Redis round trip per batch saved. A batch skipped meanwhile is not lost to a watcher who
-        just came: it was saved before it was sent, and the next batch sent shows the watcher the gap it
-        catches up on from the store."""
-        size = getattr(self.channel_layer, "group_size", None)
-        if size is None:  # the in-memory layer: a send costs nothing
-            return True
-        asked_for, asked_at, anyone = self.audience
-        now = asyncio.get_running_loop().time()
-        if asked_for != group or now - asked_at >= fresh:
-            anyone = bool(await size(group))
-            self.audience = (group, now, anyone)
-        return anyone
-
-    async def send_skipped(self):
-        """Before a status (the stream stops there): a watcher who came since the last batch sent gets the
-        last one skipped, so that it sees the gap."""
-        if self.skipped and await self.watched(self.skipped[0], 0):
-            (group, message), self.skipped = self.skipped, None
-            await self.channel_layer.group_send(group, message)
+        await self.forwarder.put(group_name(self.live.id), {
+            "type": "run.events", "first": first, "last": last, "events": events_json})
 
     async def degraded(self):
         """Say once that group features are paused; the stream to this browser goes on."""
@@ -315,8 +263,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def status(self, state):
         if self.live:
             await self.live.settled()
-        await self.to_watchers.put((None, None))
-        await self.to_watchers.join()  # what a status follows has reached the watchers (or was said degraded)
+        await self.forwarder.settle()  # what a status follows has reached the watchers (or was said degraded)
         await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})
 
     # -- group messages ---------------------------------------------------
