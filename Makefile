@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test bench screenshots migrate clean
+.PHONY: run serve test bench screenshots migrate clean
 
 $(VENV)/.run: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,6 +21,10 @@ migrate: $(VENV)/.run
 run: migrate
 	@echo "Lifelines: http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	DEBUG=$${DEBUG:-true} $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+
+# several daphne processes on one port (one per core, or WORKERS=n); needs REDIS_URL (README: how far one machine goes)
+serve: migrate
+	DEBUG=$${DEBUG:-true} $(PY) scripts/serve.py --port $(PORT) $${WORKERS:+--workers $$WORKERS}
 
 test: $(VENV)/.test
 	VENV=$(VENV) bash scripts/test.sh

@@ -4,6 +4,9 @@ channels ends every consumer whose channel-layer receive raises, so a Redis rest
 WebSocket in the process. Here a connection keeps streaming its own run while Redis is away; what needs
 Redis (watchers, classrooms) raises ``LayerUnavailable`` for the consumer to report, and works again
 once Redis answers.
+
+Its connections also keep a cancellation: a consumer whose socket closes has its receive cancelled, and
+it must end (see ``KeepsCancellation``).
 """
 import asyncio
 import logging
@@ -20,8 +23,40 @@ class LayerUnavailable(Exception):
     """The channel layer's server does not answer."""
 
 
+class KeepsCancellation:
+    """A redis-py connection that writes under ``asyncio.timeout`` rather than ``asyncio.wait_for``.
+
+    With ``socket_timeout`` set, redis-py writes each command under ``asyncio.wait_for``, which on Python
+    3.11 returns normally when the task is cancelled just as the write completes (CPython gh-86296, fixed
+    in 3.12). channels_redis then loops into another BZPOPMIN, so a closed consumer's receive, and the
+    consumer with it, lived on. ``asyncio.timeout`` bounds the write the same way and keeps the cancel.
+    """
+
+    async def send_packed_command(self, command, check_health=True):
+        timeout = self.socket_timeout
+        if not timeout:
+            return await super().send_packed_command(command, check_health)
+        self.socket_timeout = None  # super() uses wait_for only when a timeout is set
+        try:
+            async with asyncio.timeout(timeout):
+                return await super().send_packed_command(command, check_health)
+        except TimeoutError:
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        finally:
+            self.socket_timeout = timeout
+
+
+def keeping_cancellation(connection_class):
+    return type(connection_class.__name__, (KeepsCancellation, connection_class), {})
+
+
 class ResilientRedisChannelLayer(RedisChannelLayer):
     degraded = False
+
+    def create_pool(self, index):
+        pool = super().create_pool(index)
+        pool.connection_class = keeping_cancellation(pool.connection_class)
+        return pool
 
     def _down(self, error):
         if not self.degraded:
@@ -63,3 +98,10 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def group_discard(self, group, channel):
         return await self._guarded(super().group_discard, group, channel)
+
+    async def group_size(self, group):
+        """How many channels the group holds: a sender to a group nobody is in can skip the send."""
+        return await self._guarded(self._group_size, group)
+
+    async def _group_size(self, group):
+        return await self.connection(self.consistent_hash(group)).zcard(self._group_key(group))

@@ -13,13 +13,15 @@ from simulations.faults import validate_fault
 from . import store
 from .errors import HEAVY_JOBS, BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario, heavy_slot
 
-MAX_BATCH = 2_000
+MAX_BATCH = 2_000  # events in one frame to the browser
+MAX_AHEAD = 10_000  # events the engine may compute and save ahead of the browser: one write at high speed
 SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyway
 SAVE_RETRIES = 8  # attempts at a write while the database is locked or down (about 20 s), then give up
 SAVE_DELAY = 0.2  # first pause between attempts, doubling up to 5 s
 log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=HEAVY_JOBS, thread_name_prefix="rerun")
 _drivers = weakref.WeakValueDictionary()  # run id -> the LiveRun that drives it in this process
+_compacting = set()  # compactions under way (held here: the loop keeps only weak references to tasks)
 
 
 async def off_loop(fn, *args):
@@ -61,6 +63,9 @@ class LiveRun:
         self.token = token
         self.sent = 0  # events handed to the browser
         self.saved = 0  # events queued for the database (always >= sent)
+        self.durable = 0  # events the database has (or that it refused, said to the client: save_failed)
+        self.saving = None  # the latest save under way: when it is done, all queued before it are too
+        self.compacting = None
         self.ahead = 1  # how far the engine may run ahead of the browser, in events
         self.injected = []  # live interventions as recorded, for exact re-execution
         self.unsaved = []  # sent or about to be sent, not yet in the database
@@ -124,7 +129,7 @@ class LiveRun:
         live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key)
         live.injected = list(run.interventions)
         live.sim, live.lease = sim, lease
-        live.sent = live.saved = min(run.event_count, len(live.sim.trace))
+        live.sent = live.saved = live.durable = min(run.event_count, len(live.sim.trace))
         live.drive()
         return live
 
@@ -220,22 +225,26 @@ class LiveRun:
             self.unsaved = [e for e in self.unsaved if e["seq"] < keep]
             if self.saved > keep:
                 await store.atruncate(self.id, keep, self.lease)
-            self.saved = min(self.saved, keep)
+            self.saved, self.durable = min(self.saved, keep), min(self.durable, keep)
         self.sim = sim
 
     async def take(self, count):
-        """The next ``count`` events (fewer at the end), saved before they are returned."""
+        """The next ``count`` events (fewer at the end), saved before they are returned. While playing, the
+        next stretch is computed and its save begun once three quarters of what is saved ahead have been
+        sent, so the browser seldom waits for the database."""
         async with self.engine:
             end = self.sent + min(count, MAX_BATCH)
-            if end > self.saved:
+            if end > self.saved or self.saved - end < self.ahead // 4:
                 self.sim.advance(max(end, self.sent + self.ahead) - len(self.sim.trace))
-                await self.persist(len(self.sim.trace))
+                self.queue_save(len(self.sim.trace))
+            await self.until_saved(end)
             return self.hand_out(end)
 
     async def flush(self):
         """Everything the engine has produced beyond what was sent: after an intervention, shown at once."""
         async with self.engine:
-            await self.persist(len(self.sim.trace))
+            self.queue_save(len(self.sim.trace))
+            await self.until_saved(len(self.sim.trace))
             return self.hand_out(len(self.sim.trace))
 
     def hand_out(self, upto):
@@ -244,21 +253,23 @@ class LiveRun:
         self.arrow_shown = self.arrow_shown or any(e["kind"] == "send" for e in batch)
         return batch
 
-    async def persist(self, upto):
-        """Queue events up to ``upto`` for the database and wait for them, so a browser never holds an
-        event the database lacks; when the database is locked or down, go on after SAVE_WAIT and let the
-        writer catch up later."""
+    def queue_save(self, upto):
+        """Queue the events up to ``upto`` for the database and start writing them."""
         if self.taken:
             raise TakenOver("another connection resumed this run and drives it now")
         new = self.sim.trace[self.saved:upto]
-        if not new:
-            return
-        self.saved = upto
-        self.unsaved.extend(new)
-        saving = asyncio.ensure_future(self.save())
-        if not self.lagging:
+        if new:
+            self.saved = upto
+            self.unsaved.extend(new)
+            self.saving = asyncio.ensure_future(self.save())
+
+    async def until_saved(self, upto):
+        """Wait until the database has the events before ``upto``, so a browser never holds an event the
+        database lacks; when the database is locked or down, go on after SAVE_WAIT and let the writer catch
+        up later."""
+        if upto > self.durable and self.saving is not None and not self.lagging:
             try:
-                await asyncio.wait_for(asyncio.shield(saving), SAVE_WAIT)
+                await asyncio.wait_for(asyncio.shield(self.saving), SAVE_WAIT)
             except TimeoutError:
                 self.lagging = True
                 log.warning("run %s: the database is slow; streaming on, saving later", self.id)
@@ -273,10 +284,13 @@ class LiveRun:
         async with self.writer:
             delay, failures = SAVE_DELAY, 0
             while self.unsaved and not self.taken:
-                events = self.unsaved[:MAX_BATCH]  # bounded: json.dumps holds the GIL for a whole batch
+                events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
                 summary = self.sim.summary if events[-1]["kind"] == "end" else None
                 try:
                     await store.aappend(self.id, events, self.injected, summary, self.lease)
+                    self.durable = max(self.durable, events[-1]["seq"] + 1)
+                    if summary is not None:
+                        self.compact_later()
                 except TakenOver:
                     self.lost()
                     break
@@ -294,7 +308,27 @@ class LiveRun:
                 del self.unsaved[:len(events)]
             self.lagging = False
 
+    def compact_later(self):
+        """The finished run in a few well-compressed chunks, while its end is already on its way."""
+        self.compacting = asyncio.ensure_future(self.compact())
+        _compacting.add(self.compacting)
+        self.compacting.add_done_callback(_compacting.discard)
+
+    async def settled(self):
+        """Wait until what was computed is stored (the write under way, and once the run has ended its
+        compaction): a status says where the run stands, saved. Not while the database lags."""
+        for task in (self.saving, self.compacting):
+            if task is not None and not self.lagging:
+                await asyncio.shield(task)
+
+    async def compact(self):
+        try:
+            await store.acompact(self.id)
+        except DatabaseError as e:
+            log.warning("run %s: compacting failed, it stays in more chunks: %r", self.id, e)
+
     def gave_up(self, events, error):
+        self.durable = max(self.durable, events[-1]["seq"] + 1)  # dropped, and the client told so
         log.error("run %s: could not save events %d to %d, giving up: %r", self.id, events[0]["seq"],
                   events[-1]["seq"], error)
         self.tell("save_failed", f"The database did not take steps {events[0]['seq']} to {events[-1]['seq']}: "

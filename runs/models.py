@@ -1,8 +1,8 @@
 """Saved runs: what made them (scenario, params, seed, faults) and their trace, in compressed chunks."""
-import json
 import secrets
 import zlib
 
+import orjson
 from django.db import models
 from django.utils import timezone
 from django.urls import reverse
@@ -99,7 +99,7 @@ class Chunk(models.Model):
     @staticmethod
     def pack(events, level=1):
         """Fast while a run streams; the finished run is compacted at a higher level."""
-        return zlib.compress(json.dumps(events, separators=(",", ":")).encode(), level)
+        return zlib.compress(orjson.dumps(events, option=orjson.OPT_NON_STR_KEYS), level)
 
     def events(self):
-        return json.loads(zlib.decompress(bytes(self.data)))
+        return orjson.loads(zlib.decompress(bytes(self.data)))

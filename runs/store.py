@@ -7,6 +7,8 @@ from django.db import transaction
 from .errors import TakenOver, heavy_slot
 from .models import Chunk, Run
 
+CHUNK = 2000  # events in one stored chunk
+
 
 def create_run(scenario, params, seed, faults, parent=None, branch_seq=None):
     return Run.objects.create(scenario=scenario, params=params, seed=seed, faults=faults,
@@ -20,8 +22,8 @@ def new_lease():
 def append(run_id, events, interventions, summary=None, lease=None):
     """Save a batch before it is sent, so a browser never holds an event the database lacks.
 
-    One transaction: the run row (updated first, so concurrent writers of one run queue on its lock), the
-    chunk and, at the end, the compaction all land or none does. Idempotent: the batch replaces whatever
+    One transaction: the run row (updated first, so concurrent writers of one run queue on its lock) and
+    the chunk land or none does (the end's compaction comes after, off the stream's path). Idempotent: the batch replaces whatever
     was saved from its first seq on, so writing it twice, or after a rewind, leaves one consistent trace.
     With ``lease``, only the connection holding the run's lease may write; any other gets TakenOver."""
     with transaction.atomic():
@@ -39,21 +41,22 @@ def append(run_id, events, interventions, summary=None, lease=None):
             return
         if events:
             _cut(run_id, events[0]["seq"])
-            Chunk.objects.create(run_id=run_id, start=events[0]["seq"], count=len(events), data=Chunk.pack(events))
-        if summary is not None:
-            compact(run_id)
+            Chunk.objects.bulk_create(Chunk(run_id=run_id, start=events[i]["seq"], count=len(events[i:i + CHUNK]),
+                                            data=Chunk.pack(events[i:i + CHUNK])) for i in range(0, len(events), CHUNK))
 
 
-def compact(run_id, size=2000):
-    """Rewrite a finished run's many small chunks as a few large ones: compression works across events."""
+def compact(run_id, size=CHUNK):
+    """Rewrite a finished run's many small chunks as a few large ones: compression works across events.
+    One transaction of its own: a failure leaves the run whole, in more chunks."""
     chunks = list(Chunk.objects.filter(run_id=run_id).order_by("start"))
-    if len(chunks) <= 1:
-        return
+    if all(c.count == size for c in chunks[:-1]):
+        return  # already few and full: streamed fast, in large writes
     events = [e for chunk in chunks for e in chunk.events()]
+    packed = [Chunk(run_id=run_id, start=i, count=len(events[i:i + size]), data=Chunk.pack(events[i:i + size], 9))
+              for i in range(0, len(events), size)]  # outside the transaction: other runs' writes go on meanwhile
     with transaction.atomic():
         Chunk.objects.filter(run_id=run_id).delete()
-        Chunk.objects.bulk_create(Chunk(run_id=run_id, start=i, count=len(events[i:i + size]),
-                                        data=Chunk.pack(events[i:i + size], 9)) for i in range(0, len(events), size))
+        Chunk.objects.bulk_create(packed)
 
 
 def save_trace(scenario, params, seed, faults):
@@ -63,8 +66,8 @@ def save_trace(scenario, params, seed, faults):
         trace = scenario.simulate(params, seed, faults).run()
     run = Run.objects.create(scenario=scenario.slug, params=params, seed=seed, faults=faults,
                              status=Run.Status.ENDED, event_count=len(trace), summary=trace[-1]["summary"])
-    Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + 2000]), data=Chunk.pack(trace[i:i + 2000], 9))
-                              for i in range(0, len(trace), 2000))
+    Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + CHUNK]), data=Chunk.pack(trace[i:i + CHUNK], 9))
+                              for i in range(0, len(trace), CHUNK))
     return run
 
 
@@ -119,3 +122,5 @@ aget_run = database_sync_to_async(get_run)
 atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
 atake_over = database_sync_to_async(take_over)
+# outside the one thread the other writes share, so the next run's first batch does not wait for it
+acompact = database_sync_to_async(compact, thread_sensitive=False)

@@ -3,6 +3,11 @@ import os
 import pytest
 
 from tests import servers
+from tests.flaky import RerunWatch
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(RerunWatch(), "rerun-watch")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import urllib.request
 
 import pytest
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 from websockets.sync.client import connect as ws_connect
 
@@ -18,6 +17,7 @@ from config.asgi import application
 from runs.consumers import group_name
 from runs.models import Run
 from tests import servers
+from tests.communicator import Communicator
 from tests.wire import events_of as replace_events
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -33,7 +33,7 @@ def fresh_limits():
 
 
 async def connect(headers=ORIGIN):
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=headers)
+    comm = Communicator(application, "/ws/run/", headers=headers)
     connected, _ = await comm.connect()
     assert connected
     return comm

@@ -3,12 +3,12 @@ import json
 import os
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from websockets.sync.client import connect
 
 from classroom.models import Room
 from config.asgi import application
 from tests import servers
+from tests.communicator import Communicator
 from tests.wire import receive_until
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -84,7 +84,7 @@ def test_only_the_instructors_session_gets_the_key(client, db):
 @pytest.mark.django_db(transaction=True)
 async def test_a_learner_cannot_lead_or_take_the_instructors_role():
     room = await Room.objects.acreate(scenario="bully-election")
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    comm = Communicator(application, "/ws/run/", headers=ORIGIN)
     await comm.connect()
     await comm.send_json_to({"type": "room.host", "room": room.code, "key": "guess"})
     assert (await comm.receive_json_from())["code"] == "forbidden"

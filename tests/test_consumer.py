@@ -1,19 +1,20 @@
 """The WebSocket run protocol through channels' communicator: runs stream, every bad frame is answered."""
 import json
+import time
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
 import simulations
 from config.asgi import application
 from runs.models import Run
+from tests.communicator import Communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 
 async def connect():
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    comm = Communicator(application, "/ws/run/", headers=ORIGIN)
     connected, _ = await comm.connect()
     assert connected
     return comm
@@ -75,6 +76,18 @@ async def test_play_streams_to_the_end_and_the_saved_run_equals_the_streamed_tra
     assert run.summary == events[-1]["summary"]
     from asgiref.sync import sync_to_async
     assert await sync_to_async(run.trace)() == events
+    await comm.disconnect()
+
+
+async def test_a_process_running_late_sends_what_is_due_in_one_frame_so_the_run_keeps_its_speed():
+    comm = await connect()
+    await start(comm, scenario="gossip", params={"n": 64, "mode": "epidemic"})
+    await comm.send_json_to({"type": "play", "speed": 16})  # 64 events a second, 3 to a frame
+    await receive_until(comm, lambda m: m["type"] == "events")
+    await receive_until(comm, lambda m: m["type"] == "events")
+    time.sleep(0.5)  # the event loop is held up, as on a process with too much to do
+    [frame] = await receive_until(comm, lambda m: m["type"] == "events")
+    assert len(frame["events"]) >= 0.4 * 64  # the half second's events at once, not 3 of them
     await comm.disconnect()
 
 

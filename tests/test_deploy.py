@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 
 import pytest
-from channels.testing import HttpCommunicator, WebsocketCommunicator
+from channels.testing import HttpCommunicator
 from django.test import override_settings
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from config import security
 from config.asgi import application
 from runs import heartbeat
 from runs.models import Chunk, Run
+from tests.communicator import Communicator
 from tests.servers import ROOT
 
 PROXY = "10.0.0.5"
@@ -100,7 +101,7 @@ def test_the_readme_documents_trusted_proxies_for_a_deployment():
 
 # -- WebSocket origins -------------------------------------------------------------------------------------------
 async def ws_accepted(headers, scheme="ws"):
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=headers)
+    comm = Communicator(application, "/ws/run/", headers=headers)
     comm.scope["scheme"] = scheme
     connected, _ = await comm.connect()
     if connected:
@@ -168,7 +169,7 @@ def test_a_run_left_running_by_a_dead_process_is_shown_and_saved_as_interrupted(
 @pytest.mark.django_db(transaction=True)
 async def test_a_live_connection_keeps_its_run_alive(monkeypatch):
     monkeypatch.setattr(heartbeat, "HEARTBEAT", 0.05)
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=[(b"origin", b"http://127.0.0.1")])
+    comm = Communicator(application, "/ws/run/", headers=[(b"origin", b"http://127.0.0.1")])
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "start", "scenario": "two-generals"})
     run_id = (await comm.receive_json_from(timeout=5))["run"]

@@ -12,7 +12,6 @@ from collections import Counter
 from io import StringIO
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils.html import escape
@@ -24,6 +23,7 @@ import simulations
 from config.asgi import application
 from runs.protocol import MAX_FRAME
 from simulations.faults import ACTIONS, MATCH_KEYS
+from tests.communicator import Communicator
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -266,7 +266,7 @@ SILENT = {"watch", "ack", "play", "room.cursor", "room.answer", "room.command", 
 
 
 async def connect():
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    comm = Communicator(application, "/ws/run/", headers=ORIGIN)
     connected, _ = await comm.connect()
     assert connected
     comm.run, comm.token = "", ""

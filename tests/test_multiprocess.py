@@ -1,6 +1,9 @@
 """Several daphne processes sharing PostgreSQL/SQLite and Redis: a run streamed by one reaches a watcher on another."""
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
@@ -37,3 +40,40 @@ def test_a_run_streamed_by_one_process_reaches_a_watcher_on_another_through_redi
                 events_of([json.loads(watcher.recv(timeout=10))], seen)
             assert seen == streamed
             assert seen[-1]["summary"]["elected"] == "P5"
+
+
+def daphne_children(pid):
+    """The daphne processes ``pid`` started."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and "daphne" in (stat.parent / "cmdline").read_text():
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            pass
+    return found
+
+
+def test_make_serve_runs_several_daphne_processes_on_one_port_that_follow_each_others_runs(server_db):
+    port = servers.free_port()
+    serve = subprocess.Popen([sys.executable, "scripts/serve.py", "--workers", "2", "--port", str(port)],
+                             cwd=servers.ROOT, env=servers.server_env(server_db), stdout=subprocess.DEVNULL)
+    try:
+        servers.wait_for_port(port)
+        assert len(daphne_children(serve.pid)) == 2
+        url, origin = f"ws://127.0.0.1:{port}/ws/run/", {"origin": f"http://127.0.0.1:{port}"}
+        with connect(url, additional_headers=origin) as owner, connect(url, additional_headers=origin) as watcher:
+            owner.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 5}}))
+            got = receive_until(owner, lambda m: m["type"] == "status")
+            watcher.send(json.dumps({"type": "watch", "run": got[0]["run"]}))
+            owner.send(json.dumps({"type": "play", "speed": 2000}))
+            streamed = events_of(got + receive_until(owner, lambda m: m.get("state") == "ended"))
+            seen = []
+            while not seen or seen[-1]["kind"] != "end":
+                events_of([json.loads(watcher.recv(timeout=10))], seen)
+            assert seen == streamed
+    finally:
+        serve.terminate()
+        serve.wait(15)
+    assert serve.returncode == 0 and not daphne_children(serve.pid)

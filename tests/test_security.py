@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -18,6 +17,7 @@ from websockets.sync.client import connect as ws_connect
 from config import security
 from config.asgi import application
 from runs.models import Run, new_run_id
+from tests.communicator import Communicator
 from tests.servers import ROOT
 
 
@@ -125,10 +125,10 @@ def test_a_request_for_an_unknown_host_is_refused(client):
 @pytest.mark.parametrize("origin", [b"http://evil.example", b"null", None])
 async def test_a_websocket_from_a_foreign_origin_is_refused(origin):
     headers = [(b"origin", origin)] if origin else []
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=headers)
+    comm = Communicator(application, "/ws/run/", headers=headers)
     connected, _ = await comm.connect()
     assert not connected
-    ours = WebsocketCommunicator(application, "/ws/run/", headers=[(b"origin", b"http://localhost")])
+    ours = Communicator(application, "/ws/run/", headers=[(b"origin", b"http://localhost")])
     assert (await ours.connect())[0]
     await ours.disconnect()
 
@@ -181,7 +181,7 @@ def test_client_ip_reads_a_request_or_a_websocket_scope(rf):
 @override_settings(RATE_LIMIT_RUNS=2)
 async def test_too_many_runs_from_one_client_are_refused_with_a_message():
     cache.clear()
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=[(b"origin", b"http://127.0.0.1")])
+    comm = Communicator(application, "/ws/run/", headers=[(b"origin", b"http://127.0.0.1")])
     assert (await comm.connect())[0]
     for _ in range(2):
         await comm.send_json_to({"type": "start", "scenario": "two-generals"})

@@ -23,10 +23,10 @@ def test_an_append_is_one_transaction(monkeypatch):
     events = trace()
     store.append(run.id, events[:10], [])
 
-    def broken(run_id, size=2000):
+    def broken(events, level=1):
         raise OperationalError("disk full")
 
-    monkeypatch.setattr(store, "compact", broken)
+    monkeypatch.setattr(Chunk, "pack", staticmethod(broken))  # after the run row's update
     with pytest.raises(OperationalError):
         store.append(run.id, events[10:], [], summary=events[-1]["summary"])
     run.refresh_from_db()

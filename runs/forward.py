@@ -1,0 +1,78 @@
+"""An owner's batches on their way to the run's watchers, through the channel layer (Redis across processes).
+
+In order, while the owner's stream goes on: it waits for Redis only when FORWARD_QUEUE batches are on their
+way, and before a status. A run nobody watches costs no Redis round trip per batch: whether anyone watches
+is asked once every WATCHERS_CHECK seconds, and before every status.
+"""
+import asyncio
+import logging
+
+from .layers import LayerUnavailable
+
+FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream waits for Redis
+FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
+WATCHERS_CHECK = 1.0  # seconds between asking the channel layer whether anyone watches a run
+log = logging.getLogger(__name__)
+
+
+class Forwarder:
+    def __init__(self, layer, degraded):
+        self.layer, self.degraded = layer, degraded  # degraded(): say that Redis does not answer
+        self.queue = asyncio.Queue(FORWARD_QUEUE)
+        self.audience = (None, -WATCHERS_CHECK, True)  # (group, loop time asked, anyone in it)
+        self.skipped = None  # the last batch nobody was there to watch
+        self.task = asyncio.create_task(self.forward())
+
+    async def put(self, group, message):
+        await self.queue.put((group, message))
+
+    async def settle(self):
+        """Before a status (the stream stops there): every batch has gone, and a watcher who came since the
+        last one sent gets the last one skipped, so that it sees the gap it catches up on from the store."""
+        await self.queue.put((None, None))
+        await self.queue.join()
+
+    async def close(self):
+        try:
+            async with asyncio.timeout(FORWARD_DRAIN):
+                await self.queue.join()  # the last batches reach the watchers
+        except TimeoutError:
+            pass
+        self.task.cancel()
+
+    async def forward(self):
+        while True:
+            group, message = await self.queue.get()
+            try:
+                if message is None:
+                    await self.send_skipped()
+                elif await self.watched(group, WATCHERS_CHECK):
+                    self.skipped = None
+                    await self.layer.group_send(group, message)
+                else:
+                    self.skipped = (group, message)
+            except LayerUnavailable:
+                await self.degraded()
+            except Exception:
+                log.exception("run connection: forwarding a batch to watchers failed")
+            finally:
+                self.queue.task_done()
+
+    async def watched(self, group, fresh):
+        """Whether anyone watches the run, asked of the channel layer when the answer is older than ``fresh``
+        seconds. A batch skipped meanwhile is not lost to a watcher who just came: it was saved before it
+        was sent, and the next batch sent shows the watcher the gap it catches up on from the store."""
+        size = getattr(self.layer, "group_size", None)
+        if size is None:  # the in-memory layer: a send costs nothing
+            return True
+        asked_for, asked_at, anyone = self.audience
+        now = asyncio.get_running_loop().time()
+        if asked_for != group or now - asked_at >= fresh:
+            anyone = bool(await size(group))
+            self.audience = (group, now, anyone)
+        return anyone
+
+    async def send_skipped(self):
+        if self.skipped and await self.watched(self.skipped[0], 0):
+            (group, message), self.skipped = self.skipped, None
+            await self.layer.group_send(group, message)

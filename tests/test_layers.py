@@ -1,0 +1,26 @@
+"""The Redis channel layer lets go of a consumer: a cancelled receive ends, whenever the cancel lands."""
+import asyncio
+import os
+
+import pytest
+from channels.layers import get_channel_layer
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (the second CI pass)")]
+
+
+async def test_a_cancelled_receive_ends_even_when_the_cancel_lands_as_its_command_is_written():
+    """channels cancels a consumer's receive when its socket closes. Cancelled at each point of the first
+    loop iterations (connecting, writing BZPOPMIN, waiting on it), the receive must end at once."""
+    layer = get_channel_layer()
+    stuck = []
+    for turns in [*range(16)] * 3:
+        task = asyncio.ensure_future(layer.receive(await layer.new_channel()))
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=2)
+        if not done:
+            stuck.append(turns)
+            task.cancel()
+    assert not stuck, f"receives still running 2 s after cancel, cancelled after {stuck} loop turns"
