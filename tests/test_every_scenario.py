@@ -4,7 +4,7 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
+from tests.communicator import Communicator
 from django.core.management import call_command
 
 import simulations
@@ -36,7 +36,7 @@ def test_the_cli_prints_the_trace_the_engine_makes(slug, capsys):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("slug", SLUGS)
 async def test_a_run_streams_to_its_end_and_its_permalink_replays_it(slug, client):
-    comm = WebsocketCommunicator(application, "/ws/run/", headers=ORIGIN)
+    comm = Communicator(application, "/ws/run/", headers=ORIGIN)
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "start", "scenario": slug, "params": {}, "seed": 0})
     await comm.send_json_to({"type": "play", "speed": 100000})
