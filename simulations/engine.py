@@ -30,6 +30,11 @@ class Timer:
     def cancel(self):
         self.cancelled = True
 
+    @property
+    def void(self):
+        """Cancelled, or its node crashed since it was set: firing it would do nothing."""
+        return self.cancelled or not self.node.alive or self.epoch != self.node.epoch
+
 
 class Node:
     """A process. Subclasses react in ``on_start``, ``on_message``, ``on_timer`` and ``on_recover``."""
@@ -62,7 +67,7 @@ class Node:
 
     def set_timer(self, after, label, data=None):
         timer = Timer(self, label, data, self.epoch)
-        self.sim.kernel.schedule(self.sim.kernel.now + after, self.sim._fire, timer)
+        self.sim.kernel.schedule(self.sim.kernel.now + after, self.sim.fire_timer, timer)
         return timer
 
     def set_state(self, **changes):
@@ -289,11 +294,14 @@ class Simulation:
         self.summary = None
         self.violations = {}  # invariant name -> detail of the first violation
         self.violated_at = {}  # invariant name -> time of the first violation
+        self.violations_seen = 0  # len(violations) when ``watched`` was last pruned
         self.interventions = []
         self.pending = []  # recorded live interventions waiting for their trace position
         self.noted = set()  # keys already narrated by ``note_once``
         self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
-        self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]
+        self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]  # those not yet broken
+        self.bands = Bands(scenario.bands)
+        self.fire_timer = self._fire  # one bound method for every timer, so that ``_void`` knows a timer at once
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
                   invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
@@ -319,14 +327,13 @@ class Simulation:
         return self.kernel.now
 
     def emit(self, kind, **fields):
-        event = {"seq": len(self.trace), "t": self.kernel.now, "kind": kind}
-        event.update(fields)
+        event = {"seq": len(self.trace), "t": self.kernel.now, "kind": kind, **fields}
         self.trace.append(event)
         return event
 
     def emit_state(self, node):
         """Write a node's state; a ``band`` field rides along only when its band changed."""
-        band = band_of(self.scenario.bands, node.state)
+        band = self.bands.of(node.state)
         if band == node.band:
             return self.emit("state", node=node.id, state=node.state)
         node.band = band
@@ -359,6 +366,9 @@ class Simulation:
                 detail = inv.violation(self.world)
                 if detail:
                     self.check(inv.name, False, detail)
+        if len(self.violations) > self.violations_seen:  # a broken invariant is not evaluated again
+            self.violations_seen = len(self.violations)
+            self.watched = [i for i in self.watched if i.name not in self.violations]
 
     def schedule(self, after, action, *args):
         self.kernel.schedule(self.kernel.now + after, action, *args)
@@ -443,15 +453,12 @@ class Simulation:
 
     def _void(self, action, args):
         """A cancelled timer, or one whose node crashed since: it would do nothing, so it must not move time."""
-        if action != self._fire:
-            return False
-        timer = args[0]
-        return timer.cancelled or not timer.node.alive or timer.epoch != timer.node.epoch
+        return action is self.fire_timer and args[0].void
 
     def _fire(self, timer):
-        node = timer.node
-        if timer.cancelled or not node.alive or timer.epoch != node.epoch:
+        if timer.void:
             return
+        node = timer.node
         self.emit("timer", node=node.id, label=timer.label)
         node.on_timer(timer.label, timer.data)
 
@@ -463,8 +470,8 @@ class Simulation:
         while self.pending and self.pending[0]["seq"] <= len(self.trace):
             self._apply_recorded(self.pending.pop(0))
         kernel = self.kernel
-        kernel.discard_while(self._void)
-        if not len(kernel):
+        at = kernel.next_time(self._void)
+        if at is None:
             if self.network.held and self.network.waiting():
                 self.waiting = True  # the learner is the network: nothing moves until they pick
                 return False
@@ -474,7 +481,7 @@ class Simulation:
         if len(self.trace) >= self.max_events:
             self.finish("event cap", f"Stopped after {self.max_events} events: this run would not end by itself.")
             return False
-        if kernel.next_time() > self.max_time:
+        if at > self.max_time:
             self.finish(*(self.horizon or ("time cap", f"Stopped at t={self.max_time}: this run would not end by itself.")))
             return False
         action, args = kernel.pop()
@@ -530,6 +537,33 @@ class Simulation:
 TONES = ("hold", "busy", "wait", "fault", "fail", "done", "traitor")
 
 
+class Bands:
+    """``bands`` indexed once per run, for ``band_of`` on every state written: key -> {(type, value): band}."""
+
+    def __init__(self, bands):
+        self.index = [(key, {(type(value), value): band_for(key, value, tone) for value, tone in tones.items()})
+                      for key, tones in bands.items()]
+
+    def of(self, state):
+        """``band_of(bands, state)``, found by lookup instead of by scanning each key's values."""
+        for key, by_value in self.index:
+            if key in state:
+                value = state[key]
+                try:
+                    band = by_value.get((type(value), value))
+                except TypeError:  # unhashable, so equal to no declared value
+                    continue
+                if band is not None:
+                    return dict(band)
+        return None
+
+
+def band_for(key, value, tone):
+    if isinstance(tone, tuple):
+        return {"label": tone[1], "tone": tone[0]}
+    return {"label": value if isinstance(value, str) else key.replace("_", " "), "tone": tone}
+
+
 def band_of(bands, state):
     """The band a state draws: the first declared key whose value maps to a tone, else None.
 
@@ -542,10 +576,7 @@ def band_of(bands, state):
         value = state[key]
         for candidate, tone in tones.items():
             if candidate == value and type(candidate) is type(value):
-                if isinstance(tone, tuple):
-                    return {"label": tone[1], "tone": tone[0]}
-                label = value if isinstance(value, str) else key.replace("_", " ")
-                return {"label": label, "tone": tone}
+                return band_for(key, value, tone)
     return None
 
 

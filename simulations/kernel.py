@@ -21,14 +21,13 @@ class Kernel:
         self._order += 1
         heapq.heappush(self._queue, (at, priority, self._order, action, args))
 
-    def next_time(self):
-        return self._queue[0][0] if self._queue else None
-
-    def discard_while(self, void):
-        """Drop entries at the head for which ``void(action, args)`` holds, without moving the clock."""
+    def next_time(self, void=None):
+        """The time of the next entry, or None when none is left; first drops the entries at the head for which
+        ``void(action, args)`` holds, without moving the clock."""
         queue = self._queue
-        while queue and void(queue[0][3], queue[0][4]):
+        while queue and void is not None and void(queue[0][3], queue[0][4]):
             heapq.heappop(queue)
+        return queue[0][0] if queue else None
 
     def pop(self):
         """Advance the clock to the next entry and return its action and arguments."""
