@@ -361,14 +361,14 @@ class Simulation:
     def verify(self):
         """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
         call it at the very moment the world changes so that a violation is drawn beside its cause."""
-        for inv in self.watched:
-            if inv.name not in self.violations:
-                detail = inv.violation(self.world)
-                if detail:
-                    self.check(inv.name, False, detail)
         if len(self.violations) > self.violations_seen:  # a broken invariant is not evaluated again
             self.violations_seen = len(self.violations)
             self.watched = [i for i in self.watched if i.name not in self.violations]
+        world = self.world
+        for inv in self.watched:
+            detail = inv.violation(world)
+            if detail:
+                self.check(inv.name, False, detail)
 
     def schedule(self, after, action, *args):
         self.kernel.schedule(self.kernel.now + after, action, *args)
