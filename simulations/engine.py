@@ -138,14 +138,13 @@ class Network:
         sim = self.sim
         self.next_id += 1
         msg = Message(self.next_id, src, dst, label, data, sim.kernel.now, tag)
-        event = {"msg": msg.id, "src": src, "dst": dst, "label": label}
+        event = sim.emit("send", msg=msg.id, src=src, dst=dst, label=label)
         if data is not None:
             event["data"] = data
         if tag is not None:
             event["tag"] = tag
         if dup is not None:
             event["dup"] = dup
-        sim.emit("send", **event)
         self.sent += 1
         self.by_label[label] = self.by_label.get(label, 0) + 1
         if delay is None:
