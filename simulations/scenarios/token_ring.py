@@ -83,6 +83,8 @@ class RingNode(Node):
         ``own`` is that token (its message id, or the id of the node inside); ``new`` counts one not yet placed.
         """
         ring = self.ring
+        if ring.valid_max and len(self.sim.network.in_flight) + len(ring.inside) + new <= 1:
+            return False  # one message in flight or one node inside at most: no second token, no new maximum
         tokens = ring.valid_tokens(self.sim)
         count = len(tokens) + new
         ring.valid_max = max(ring.valid_max, count)
