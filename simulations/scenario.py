@@ -176,13 +176,20 @@ def some(items, most=3):
 
 def fault_words(sim):
     """What the fault script and live interventions did to this run, as short phrases ("dropped ACK 2")."""
-    labels, phrases = {}, []
+    if not sim.interventions:
+        return []
+    sends, phrases = {}, []
+
+    def label(msg_id):
+        send = sends.get(msg_id)
+        return send and f"{send['label']} ({send['src']}→{send['dst']})"
+
     for event in sim.trace:
         kind = event["kind"]
         if kind == "send":
-            labels[event["msg"]] = f"{event['label']} ({event['src']}→{event['dst']})"
+            sends[event["msg"]] = event
         elif kind == "drop" and event["reason"] == "manual":
-            phrases.append(f"dropped {labels.get(event['msg'], 'a message')}")
+            phrases.append(f"dropped {label(event['msg']) or 'a message'}")
         elif kind == "fault":
             fault = event["fault"]
             action = fault["action"]
@@ -196,7 +203,7 @@ def fault_words(sim):
                 phrases.append("let the learner deliver messages by hand")
             elif action in ("delay", "duplicate"):
                 match = fault.get("match", {})
-                what = labels.get(match.get("msg")) or match.get("label") or "a message"
+                what = label(match.get("msg")) or match.get("label") or "a message"
                 phrases.append(f"{'delayed' if action == 'delay' else 'duplicated'} {what}")
     unique = []
     for phrase in phrases:
