@@ -281,7 +281,8 @@ class Simulation:
         self.scenario = scenario
         self.params = params
         self.seed = seed
-        self.kernel = Kernel(seed)
+        self.fire_timer = self._fire  # one bound method for every timer, so that ``_void`` knows a timer at once
+        self.kernel = Kernel(seed, void=self._void)
         self.rng = self.kernel.rng
         self.trace = []
         self.nodes = {}
@@ -300,7 +301,6 @@ class Simulation:
         self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
         self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]  # those not yet broken
         self.bands = Bands(scenario.bands)
-        self.fire_timer = self._fire  # one bound method for every timer, so that ``_void`` knows a timer at once
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
                   invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
@@ -469,7 +469,7 @@ class Simulation:
         while self.pending and self.pending[0]["seq"] <= len(self.trace):
             self._apply_recorded(self.pending.pop(0))
         kernel = self.kernel
-        at = kernel.next_time(self._void)
+        at = kernel.next_time()
         if at is None:
             if self.network.held and self.network.waiting():
                 self.waiting = True  # the learner is the network: nothing moves until they pick
