@@ -294,7 +294,6 @@ class Simulation:
         self.summary = None
         self.violations = {}  # invariant name -> detail of the first violation
         self.violated_at = {}  # invariant name -> time of the first violation
-        self.violations_seen = 0  # len(violations) when ``watched`` was last pruned
         self.interventions = []
         self.pending = []  # recorded live interventions waiting for their trace position
         self.noted = set()  # keys already narrated by ``note_once``
@@ -355,14 +354,12 @@ class Simulation:
         if not ok and name not in self.violations:
             self.violations[name] = detail
             self.violated_at[name] = self.kernel.now
+            self.watched = [i for i in self.watched if i.name != name]  # a broken invariant is not evaluated again
             self.emit("check", name=name, ok=False, detail=detail)
 
     def verify(self):
         """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
         call it at the very moment the world changes so that a violation is drawn beside its cause."""
-        if len(self.violations) > self.violations_seen:  # a broken invariant is not evaluated again
-            self.violations_seen = len(self.violations)
-            self.watched = [i for i in self.watched if i.name not in self.violations]
         world = self.world
         for inv in self.watched:
             detail = inv.violation(world)
