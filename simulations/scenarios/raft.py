@@ -547,7 +547,8 @@ class Raft(Scenario):
         if s["leaders"]:
             first = s["leaders"][0]["term"]
             contested = len(ledger.candidacies.get(first, [])) > 1
-            early = any(e["kind"] == "fault" for e in sim.trace if e["t"] <= s["leaders"][0]["t"])
+            early = bool(sim.interventions) and any(e["kind"] == "fault" for e in sim.trace
+                                                    if e["t"] <= s["leaders"][0]["t"])
             if contested or early:
                 agrees = None
                 assumes = ("a single candidate with every server up and reachable; here "
