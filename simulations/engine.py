@@ -298,7 +298,9 @@ class Simulation:
         self.pending = []  # recorded live interventions waiting for their trace position
         self.noted = set()  # keys already narrated by ``note_once``
         self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
-        self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]  # those not yet broken
+        self.watched = []  # the invariants that read the world and are not broken yet
+        self.verify_each_step = False  # whether one of them asks the engine to verify after every step
+        self.watch([i for i in scenario.invariants if getattr(i, "violation", None)])
         self.bands = Bands(scenario.bands)
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
@@ -354,8 +356,12 @@ class Simulation:
         if not ok and name not in self.violations:
             self.violations[name] = detail
             self.violated_at[name] = self.kernel.now
-            self.watched = [i for i in self.watched if i.name != name]  # a broken invariant is not evaluated again
+            self.watch([i for i in self.watched if i.name != name])  # a broken invariant is not evaluated again
             self.emit("check", name=name, ok=False, detail=detail)
+
+    def watch(self, invariants):
+        self.watched = invariants
+        self.verify_each_step = any(getattr(i, "each_step", True) for i in invariants)
 
     def verify(self):
         """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
@@ -482,7 +488,7 @@ class Simulation:
             return False
         action, args = kernel.pop()
         action(*args)
-        if self.watched:
+        if self.verify_each_step:
             self.verify()
         return True
 

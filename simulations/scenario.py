@@ -15,11 +15,13 @@ from .params import ParamError, parse_params
 class Invariant:
     """A promise the run is checked against. ``violation``, when given, reads the run's world (never the trace)
     and returns a sentence saying how the promise is broken, or None while it holds; the engine evaluates it
-    after every step (``Simulation.verify``)."""
+    after every step (``Simulation.verify``), unless ``each_step`` is False: the scenario then calls
+    ``sim.verify()`` itself right after every change to the world that can break the promise."""
 
     name: str
     text: str
     violation: Callable[[Any], str | None] | None = None
+    each_step: bool = True
 
 
 @dataclass(frozen=True)
