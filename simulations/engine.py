@@ -300,7 +300,7 @@ class Simulation:
         self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
         self.watched = []  # the invariants that read the world and are not broken yet
         self.verify_each_step = False  # whether one of them asks the engine to verify after every step
-        self.watch([i for i in scenario.invariants if getattr(i, "violation", None)])
+        self._watch([i for i in scenario.invariants if getattr(i, "violation", None)])
         self.bands = Bands(scenario.bands)
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
@@ -356,16 +356,18 @@ class Simulation:
         if not ok and name not in self.violations:
             self.violations[name] = detail
             self.violated_at[name] = self.kernel.now
-            self.watch([i for i in self.watched if i.name != name])  # a broken invariant is not evaluated again
+            self._watch([i for i in self.watched if i.name != name])  # a broken invariant is not evaluated again
             self.emit("check", name=name, ok=False, detail=detail)
 
-    def watch(self, invariants):
+    def _watch(self, invariants):
+        """Keep ``invariants`` as the ones ``verify`` evaluates; the step loop calls it only if one asks to."""
         self.watched = invariants
         self.verify_each_step = any(getattr(i, "each_step", True) for i in invariants)
 
     def verify(self):
-        """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
-        call it at the very moment the world changes so that a violation is drawn beside its cause."""
+        """Evaluate the invariants that read the world; the engine calls it after every step (unless each of them
+        says ``each_step=False``), and a scenario may call it at the very moment the world changes so that a
+        violation is drawn beside its cause."""
         world = self.world
         for inv in self.watched:
             detail = inv.violation(world)
