@@ -30,6 +30,11 @@ class Timer:
     def cancel(self):
         self.cancelled = True
 
+    @property
+    def void(self):
+        """Cancelled, or its node crashed since it was set: firing it would do nothing."""
+        return self.cancelled or not self.node.alive or self.epoch != self.node.epoch
+
 
 class Node:
     """A process. Subclasses react in ``on_start``, ``on_message``, ``on_timer`` and ``on_recover``."""
@@ -62,7 +67,7 @@ class Node:
 
     def set_timer(self, after, label, data=None):
         timer = Timer(self, label, data, self.epoch)
-        self.sim.kernel.schedule(self.sim.kernel.now + after, self.sim._fire, timer)
+        self.sim.kernel.schedule(self.sim.kernel.now + after, self.sim.fire_timer, timer)
         return timer
 
     def set_state(self, **changes):
@@ -133,14 +138,13 @@ class Network:
         sim = self.sim
         self.next_id += 1
         msg = Message(self.next_id, src, dst, label, data, sim.kernel.now, tag)
-        event = {"msg": msg.id, "src": src, "dst": dst, "label": label}
+        event = sim.emit("send", msg=msg.id, src=src, dst=dst, label=label)
         if data is not None:
             event["data"] = data
         if tag is not None:
             event["tag"] = tag
         if dup is not None:
             event["dup"] = dup
-        sim.emit("send", **event)
         self.sent += 1
         self.by_label[label] = self.by_label.get(label, 0) + 1
         if delay is None:
@@ -277,7 +281,8 @@ class Simulation:
         self.scenario = scenario
         self.params = params
         self.seed = seed
-        self.kernel = Kernel(seed)
+        self.fire_timer = self._fire  # one bound method for every timer, so that ``_void`` knows a timer at once
+        self.kernel = Kernel(seed, void=self._void)
         self.rng = self.kernel.rng
         self.trace = []
         self.nodes = {}
@@ -293,7 +298,10 @@ class Simulation:
         self.pending = []  # recorded live interventions waiting for their trace position
         self.noted = set()  # keys already narrated by ``note_once``
         self.world = scenario.world(params)  # the run's ground truth, shared by nodes and invariants
-        self.watched = [i for i in scenario.invariants if getattr(i, "violation", None)]
+        self.watched = []  # the invariants that read the world and are not broken yet
+        self.verify_each_step = False  # whether one of them asks the engine to verify after every step
+        self._watch([i for i in scenario.invariants if getattr(i, "violation", None)])
+        self.bands = Bands(scenario.bands)
         self.emit("init", scenario=scenario.slug, params=params, seed=seed,
                   nodes=[_node_entry(n) for n in scenario.nodes(params)],
                   invariants=[{"name": i.name, "text": i.text} for i in scenario.invariants])
@@ -319,14 +327,13 @@ class Simulation:
         return self.kernel.now
 
     def emit(self, kind, **fields):
-        event = {"seq": len(self.trace), "t": self.kernel.now, "kind": kind}
-        event.update(fields)
+        event = {"seq": len(self.trace), "t": self.kernel.now, "kind": kind, **fields}
         self.trace.append(event)
         return event
 
     def emit_state(self, node):
         """Write a node's state; a ``band`` field rides along only when its band changed."""
-        band = band_of(self.scenario.bands, node.state)
+        band = self.bands.of(node.state)
         if band == node.band:
             return self.emit("state", node=node.id, state=node.state)
         node.band = band
@@ -349,16 +356,23 @@ class Simulation:
         if not ok and name not in self.violations:
             self.violations[name] = detail
             self.violated_at[name] = self.kernel.now
+            self._watch([i for i in self.watched if i.name != name])  # a broken invariant is not evaluated again
             self.emit("check", name=name, ok=False, detail=detail)
 
+    def _watch(self, invariants):
+        """Keep ``invariants`` as the ones ``verify`` evaluates; the step loop calls it only if one asks to."""
+        self.watched = invariants
+        self.verify_each_step = any(getattr(i, "each_step", True) for i in invariants)
+
     def verify(self):
-        """Evaluate the invariants that read the world; the engine calls it after every step, and a scenario may
-        call it at the very moment the world changes so that a violation is drawn beside its cause."""
+        """Evaluate the invariants that read the world; the engine calls it after every step (unless each of them
+        says ``each_step=False``), and a scenario may call it at the very moment the world changes so that a
+        violation is drawn beside its cause."""
+        world = self.world
         for inv in self.watched:
-            if inv.name not in self.violations:
-                detail = inv.violation(self.world)
-                if detail:
-                    self.check(inv.name, False, detail)
+            detail = inv.violation(world)
+            if detail:
+                self.check(inv.name, False, detail)
 
     def schedule(self, after, action, *args):
         self.kernel.schedule(self.kernel.now + after, action, *args)
@@ -443,15 +457,12 @@ class Simulation:
 
     def _void(self, action, args):
         """A cancelled timer, or one whose node crashed since: it would do nothing, so it must not move time."""
-        if action != self._fire:
-            return False
-        timer = args[0]
-        return timer.cancelled or not timer.node.alive or timer.epoch != timer.node.epoch
+        return action is self.fire_timer and args[0].void
 
     def _fire(self, timer):
-        node = timer.node
-        if timer.cancelled or not node.alive or timer.epoch != node.epoch:
+        if timer.void:
             return
+        node = timer.node
         self.emit("timer", node=node.id, label=timer.label)
         node.on_timer(timer.label, timer.data)
 
@@ -463,8 +474,8 @@ class Simulation:
         while self.pending and self.pending[0]["seq"] <= len(self.trace):
             self._apply_recorded(self.pending.pop(0))
         kernel = self.kernel
-        kernel.discard_while(self._void)
-        if not len(kernel):
+        at = kernel.next_time()
+        if at is None:
             if self.network.held and self.network.waiting():
                 self.waiting = True  # the learner is the network: nothing moves until they pick
                 return False
@@ -474,12 +485,12 @@ class Simulation:
         if len(self.trace) >= self.max_events:
             self.finish("event cap", f"Stopped after {self.max_events} events: this run would not end by itself.")
             return False
-        if kernel.next_time() > self.max_time:
+        if at > self.max_time:
             self.finish(*(self.horizon or ("time cap", f"Stopped at t={self.max_time}: this run would not end by itself.")))
             return False
         action, args = kernel.pop()
         action(*args)
-        if self.watched:
+        if self.verify_each_step:
             self.verify()
         return True
 
@@ -530,6 +541,33 @@ class Simulation:
 TONES = ("hold", "busy", "wait", "fault", "fail", "done", "traitor")
 
 
+class Bands:
+    """``bands`` indexed once per run, for ``band_of`` on every state written: key -> {(type, value): band}."""
+
+    def __init__(self, bands):
+        self.index = [(key, {(type(value), value): band_for(key, value, tone) for value, tone in tones.items()})
+                      for key, tones in bands.items()]
+
+    def of(self, state):
+        """``band_of(bands, state)``, found by lookup instead of by scanning each key's values."""
+        for key, by_value in self.index:
+            if key in state:
+                value = state[key]
+                try:
+                    band = by_value.get((type(value), value))
+                except TypeError:  # unhashable, so equal to no declared value
+                    continue
+                if band is not None:
+                    return dict(band)
+        return None
+
+
+def band_for(key, value, tone):
+    if isinstance(tone, tuple):
+        return {"label": tone[1], "tone": tone[0]}
+    return {"label": value if isinstance(value, str) else key.replace("_", " "), "tone": tone}
+
+
 def band_of(bands, state):
     """The band a state draws: the first declared key whose value maps to a tone, else None.
 
@@ -542,10 +580,7 @@ def band_of(bands, state):
         value = state[key]
         for candidate, tone in tones.items():
             if candidate == value and type(candidate) is type(value):
-                if isinstance(tone, tuple):
-                    return {"label": tone[1], "tone": tone[0]}
-                label = value if isinstance(value, str) else key.replace("_", " ")
-                return {"label": label, "tone": tone}
+                return band_for(key, value, tone)
     return None
 
 

@@ -11,9 +11,10 @@ NORMAL = 1
 
 
 class Kernel:
-    def __init__(self, seed):
+    def __init__(self, seed, void=None):
         self.now = 0
         self.rng = random.Random(seed)
+        self.void = void  # void(action, args): an entry that would do nothing, dropped unseen
         self._queue = []
         self._order = 0
 
@@ -22,13 +23,12 @@ class Kernel:
         heapq.heappush(self._queue, (at, priority, self._order, action, args))
 
     def next_time(self):
-        return self._queue[0][0] if self._queue else None
-
-    def discard_while(self, void):
-        """Drop entries at the head for which ``void(action, args)`` holds, without moving the clock."""
-        queue = self._queue
-        while queue and void(queue[0][3], queue[0][4]):
+        """The time of the next entry that is not void, or None when none is left; the void entries at the head
+        are dropped without moving the clock."""
+        queue, void = self._queue, self.void
+        while queue and void is not None and void(queue[0][3], queue[0][4]):
             heapq.heappop(queue)
+        return queue[0][0] if queue else None
 
     def pop(self):
         """Advance the clock to the next entry and return its action and arguments."""

@@ -15,11 +15,13 @@ from .params import ParamError, parse_params
 class Invariant:
     """A promise the run is checked against. ``violation``, when given, reads the run's world (never the trace)
     and returns a sentence saying how the promise is broken, or None while it holds; the engine evaluates it
-    after every step (``Simulation.verify``)."""
+    after every step (``Simulation.verify``), unless ``each_step`` is False: the scenario then calls
+    ``sim.verify()`` itself right after every change to the world that can break the promise."""
 
     name: str
     text: str
     violation: Callable[[Any], str | None] | None = None
+    each_step: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,13 +178,20 @@ def some(items, most=3):
 
 def fault_words(sim):
     """What the fault script and live interventions did to this run, as short phrases ("dropped ACK 2")."""
-    labels, phrases = {}, []
+    if not sim.interventions:
+        return []
+    sends, phrases = {}, []
+
+    def label(msg_id):
+        send = sends.get(msg_id)
+        return send and f"{send['label']} ({send['src']}→{send['dst']})"
+
     for event in sim.trace:
         kind = event["kind"]
         if kind == "send":
-            labels[event["msg"]] = f"{event['label']} ({event['src']}→{event['dst']})"
+            sends[event["msg"]] = event
         elif kind == "drop" and event["reason"] == "manual":
-            phrases.append(f"dropped {labels.get(event['msg'], 'a message')}")
+            phrases.append(f"dropped {label(event['msg']) or 'a message'}")
         elif kind == "fault":
             fault = event["fault"]
             action = fault["action"]
@@ -196,7 +205,7 @@ def fault_words(sim):
                 phrases.append("let the learner deliver messages by hand")
             elif action in ("delay", "duplicate"):
                 match = fault.get("match", {})
-                what = labels.get(match.get("msg")) or match.get("label") or "a message"
+                what = label(match.get("msg")) or match.get("label") or "a message"
                 phrases.append(f"{'delayed' if action == 'delay' else 'duplicated'} {what}")
     unique = []
     for phrase in phrases:

@@ -971,7 +971,6 @@ class CoffeeShop(Scenario):
             rows.append(known_row("charges for one latte", "at most 1: the idempotency key deduplicates a repeat",
                                   str(charges), charges <= 1))
         else:
-            crashed = any(e["kind"] == "crash" and e["node"] == "Payment" for e in sim.trace)
             rows.append(known_row(
                 "charges for one latte",
                 "at least once, not exactly once: without an idempotency key a repeat charges again",

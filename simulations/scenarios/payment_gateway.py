@@ -455,7 +455,7 @@ class PaymentGateway(Scenario):
                         "rejected": "fail"}}
     invariants = (
         Invariant("at_most_once_charge", "Each logical payment is charged at most once.",
-                  lambda ledger: ledger.double_charge),
+                  lambda ledger: ledger.double_charge, each_step=False),  # verified at each charge
     )
 
     def nodes(self, params):

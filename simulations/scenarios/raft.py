@@ -125,6 +125,9 @@ class Timed(Node):
 class Server(Timed):
     """One Raft server as Figure 2 specifies it."""
 
+    HANDLERS = {"RequestVote": "on_request_vote", "RequestVote reply": "on_vote", "AppendEntries": "on_append",
+                "AppendEntries reply": "on_append_reply", "Request": "on_request"}
+
     def __init__(self, id, peers, params):
         super().__init__(id)
         self.peers = [p for p in peers if p != id]
@@ -236,10 +239,7 @@ class Server(Timed):
         data = msg.data or {}
         if "term" in data:
             self.see_term(data["term"])
-        handler = {"RequestVote": self.on_request_vote, "RequestVote reply": self.on_vote,
-                   "AppendEntries": self.on_append, "AppendEntries reply": self.on_append_reply,
-                   "Request": self.on_request}[msg.label]
-        handler(msg.src, data)
+        getattr(self, self.HANDLERS[msg.label])(msg.src, data)
 
     def on_request_vote(self, src, data):
         count, last_term = self.last()
@@ -547,7 +547,8 @@ class Raft(Scenario):
         if s["leaders"]:
             first = s["leaders"][0]["term"]
             contested = len(ledger.candidacies.get(first, [])) > 1
-            early = any(e["kind"] == "fault" for e in sim.trace if e["t"] <= s["leaders"][0]["t"])
+            early = bool(sim.interventions) and any(e["kind"] == "fault" for e in sim.trace
+                                                    if e["t"] <= s["leaders"][0]["t"])
             if contested or early:
                 agrees = None
                 assumes = ("a single candidate with every server up and reachable; here "

@@ -83,6 +83,8 @@ class RingNode(Node):
         ``own`` is that token (its message id, or the id of the node inside); ``new`` counts one not yet placed.
         """
         ring = self.ring
+        if ring.valid_max and len(self.sim.network.in_flight) + len(ring.inside) + new <= 1:
+            return False  # one message in flight or one node inside at most: no second token, no new maximum
         tokens = ring.valid_tokens(self.sim)
         count = len(tokens) + new
         ring.valid_max = max(ring.valid_max, count)
@@ -476,17 +478,16 @@ class TokenRing(Scenario):
                 return (f"{words(starved)} never got the token: the ring broke and nothing brought it back; "
                         f"{broken}.")
             return f"The token passed over a live process that was waiting, as if it had crashed; {broken}."
-        crashed = sorted({e["node"] for e in sim.trace if e["kind"] == "crash"})
-        stale = any(e["kind"] == "note" and "discards a stale token" in e["text"] for e in sim.trace)
         requests = plural(served, "request")
-        if regenerated and stale:
-            return (f"N0 made a new token when the old one was only late, and the stale one was discarded by "
-                    f"generation number; {requests} served, one process inside at a time.")
         if regenerated:
+            if any(e["kind"] == "note" and "discards a stale token" in e["text"] for e in sim.trace):
+                return (f"N0 made a new token when the old one was only late, and the stale one was discarded by "
+                        f"generation number; {requests} served, one process inside at a time.")
             return (f"The token was lost; N0 made generation {regenerated + 1} after "
                     f"{summary['theory']['loss_timeout']} ticks of silence, and {requests} "
                     f"{'was' if served == 1 else 'were'} served, one process at a time.")
-        if crashed and params["ack"]:
+        crashed = params["ack"] and sorted({e["node"] for e in sim.trace if e["kind"] == "crash"})
+        if crashed:
             return (f"{words(crashed)} {'is' if len(crashed) == 1 else 'are'} down; with acknowledgements the ring "
                     f"skipped {'it' if len(crashed) == 1 else 'them'} and served {requests}, one at a time.")
         return (f"One token served {requests} in ring order over {summary['rotations']} rotations, one process "
@@ -498,7 +499,6 @@ class TokenRing(Scenario):
         most = self.most_inside(summary["cs_entries"])
         regenerated = summary["tokens_generated"] > 1
         faults = faulted(sim)
-        crashed = any(e["kind"] == "crash" for e in sim.trace)
         most_valid = summary["valid_tokens_max"]
         if ring.false_loss:
             known, agrees = "at most 1 while one token exists; a false loss without generations allows 2", True
@@ -508,7 +508,7 @@ class TokenRing(Scenario):
             known, agrees = "at most 1: only the token holder enters", most <= 1
         rows = [known_row("processes inside the critical section at once", known, str(most), agrees)]
         bound = theory["wait_bound"]
-        quiet = not faults and not regenerated and not crashed
+        quiet = not faults and not regenerated and not any(e["kind"] == "crash" for e in sim.trace)
         rows.append(known_row(
             "longest wait for the token", f"at most {bound} ticks = n + (n−1)·cs_time, one rotation",
             f"{summary['max_wait']} ticks", summary["max_wait"] <= bound if quiet else None,

@@ -37,6 +37,52 @@ def test_a_world_invariant_is_flagged_at_the_step_that_breaks_it_and_reported_at
     assert sim.summary["violations"] == ["non_negative"]
 
 
+class SpenderThenWaiter(Spender):
+    """Breaks the balance at t=3, then has one more step at t=4; ``verifies`` makes it check the world itself."""
+
+    verifies = False
+
+    def on_start(self):
+        super().on_start()
+        self.set_timer(4, "wait")
+
+    def on_timer(self, label, data):
+        if label == "spend":
+            super().on_timer(label, data)
+            if self.verifies:
+                self.sim.verify()
+
+
+class VerifyingSpender(SpenderThenWaiter):
+    verifies = True
+
+
+def first_red_check(sim):
+    return next((e["t"], e["detail"]) for e in sim.trace if e["kind"] == "check" and not e["ok"])
+
+
+def test_an_invariant_checked_by_its_scenario_is_drawn_where_the_scenario_verifies_not_after_each_step():
+    by_scenario = Invariant(NON_NEGATIVE.name, NON_NEGATIVE.text, NON_NEGATIVE.violation, each_step=False)
+    each_step = play(lambda: [SpenderThenWaiter("Spender")], world=Account, invariants=[NON_NEGATIVE])
+    verified = play(lambda: [VerifyingSpender("Spender")], world=Account, invariants=[by_scenario])
+    forgotten = play(lambda: [SpenderThenWaiter("Spender")], world=Account, invariants=[by_scenario])
+    assert first_red_check(each_step) == first_red_check(verified) == (3, "the balance is -2")
+    assert first_red_check(forgotten) == (4, "the balance is -2")  # only the end of the run looked
+    assert each_step.summary["violations"] == forgotten.summary["violations"] == ["non_negative"]
+
+
+def test_a_broken_world_invariant_is_not_evaluated_again():
+    looked_at = []
+
+    def violation(world):
+        looked_at.append(world.balance)
+        return NON_NEGATIVE.violation(world)
+
+    play(lambda: [SpenderThenWaiter("Spender")], world=Account,
+         invariants=[Invariant("non_negative", NON_NEGATIVE.text, violation)])
+    assert looked_at[-1] == -2 and looked_at.count(-2) == 1
+
+
 def test_note_once_narrates_a_lesson_once():
     sim = play(lambda: [Spender("Spender")], world=Account)
     assert [e["text"] for e in sim.trace if e["kind"] == "note"] == ["Spending without looking at the balance."]
