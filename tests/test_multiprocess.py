@@ -42,13 +42,13 @@ def test_a_run_streamed_by_one_process_reaches_a_watcher_on_another_through_redi
             assert seen[-1]["summary"]["elected"] == "P5"
 
 
-def daphne_children(pid):
-    """The daphne processes ``pid`` started."""
+def daphne_children(pid, program="daphne"):
+    """The daphne processes (or others, by a word of their command line) ``pid`` started."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and "daphne" in (stat.parent / "cmdline").read_text():
+            if int(fields[1]) == pid and program in (stat.parent / "cmdline").read_text():
                 found.append(int(stat.parent.name))
         except (OSError, IndexError):
             pass
@@ -62,6 +62,7 @@ def test_make_serve_runs_several_daphne_processes_on_one_port_that_follow_each_o
     try:
         servers.wait_for_port(port)
         assert len(daphne_children(serve.pid)) == 2
+        assert len(daphne_children(serve.pid, "searchworker")) == 1  # the searches they queue in Redis get done
         url, origin = f"ws://127.0.0.1:{port}/ws/run/", {"origin": f"http://127.0.0.1:{port}"}
         with connect(url, additional_headers=origin) as owner, connect(url, additional_headers=origin) as watcher:
             owner.send(json.dumps({"type": "start", "scenario": "bully-election", "params": {"n": 5}}))
@@ -76,4 +77,4 @@ def test_make_serve_runs_several_daphne_processes_on_one_port_that_follow_each_o
     finally:
         serve.terminate()
         serve.wait(15)
-    assert serve.returncode == 0 and not daphne_children(serve.pid)
+    assert serve.returncode == 0 and not daphne_children(serve.pid) and not daphne_children(serve.pid, "searchworker")
