@@ -102,18 +102,20 @@ async def test_branching_late_in_a_long_run_leaves_other_connections_responsive(
 async def test_too_many_re_executions_at_once_are_refused_as_busy(ring, monkeypatch):
     import threading
 
-    monkeypatch.setattr(errors, "_slots", threading.BoundedSemaphore(1))
-    run = await sync_to_async(store.save_trace)(ring, {"hops": 30_000}, 0, [])
-    first, second = await connect(), await connect()
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(errors, "_slots", slots)
+    run = await sync_to_async(store.save_trace)(ring, {"hops": 3_000}, 0, [])
+    comm = await connect()
     resume = {"type": "resume", "run": run.id, "token": run.owner_key, "from": run.event_count}
-    await first.send_json_to(resume)
-    await asyncio.sleep(0.05)
-    await second.send_json_to(resume)
-    assert (await second.receive_json_from(timeout=5))["code"] == "busy"
-    got = await receive_until(first, lambda m: m["type"] == "status")
+    slots.acquire()  # another re-execution holds the process's only slot
+    await comm.send_json_to(resume)
+    answer = await comm.receive_json_from(timeout=5)
+    assert answer["type"] == "error" and answer["code"] == "busy"
+    slots.release()  # it ends: the same request is served, on the same connection
+    await comm.send_json_to(resume)
+    got = await receive_until(comm, lambda m: m["type"] == "status")
     assert got[0]["type"] == "resumed"
-    await first.disconnect()
-    await second.disconnect()
+    await comm.disconnect()
 
 
 async def test_a_scenario_that_crashes_while_playing_is_reported_as_internal(monkeypatch):
