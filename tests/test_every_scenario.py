@@ -21,6 +21,7 @@ def test_page_embed_and_classroom_open_for_every_scenario(client, slug):
     scenario = simulations.get(slug)
     page = client.get(f"/s/{slug}/")
     assert page.status_code == 200 and scenario.title in page.content.decode()
+    assert "Find a way to break it" in page.content.decode()
     assert client.get(f"/s/{slug}/embed").status_code == 200
     room = client.post(f"/room/open/{slug}/", {"setup": ""}, follow=True)
     assert room.status_code == 200 and slug in room.content.decode()
@@ -31,6 +32,14 @@ def test_the_cli_prints_the_trace_the_engine_makes(slug, capsys):
     call_command("simulate", slug, "--format", "jsonl")
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert printed == simulations.get(slug).run({}, 0)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_cli_searches_it_and_says_what_it_found_or_covered(slug, capsys):
+    call_command("explore", slug, "--max-runs", "30", "--no-save", "--format", "json")
+    result = json.loads(capsys.readouterr().out)
+    assert result["runs"] <= 30 and result["report"].startswith(("Broken", "Not broken", "Nothing found"))
+    assert result["found"] == result["report"].startswith("Broken")
 
 
 @pytest.mark.django_db(transaction=True)
