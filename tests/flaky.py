@@ -11,10 +11,12 @@ import pytest
 class RerunWatch:
     def __init__(self):
         self.rerun = []  # node ids of tests that failed at least once, in order
+        self.why = {}  # node id -> how its first try failed, so that the log says what to fix
 
     def pytest_runtest_logreport(self, report):
         if report.outcome == "rerun" and report.nodeid not in self.rerun:
             self.rerun.append(report.nodeid)
+            self.why[report.nodeid] = str(report.longrepr)[-3000:]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
@@ -28,3 +30,6 @@ class RerunWatch:
         terminalreporter.section(f"{len(self.rerun)} passed only when tried again ({verdict})", sep="!")
         for nodeid in self.rerun:
             terminalreporter.write_line(f"FLAKY {nodeid}")
+        for nodeid in self.rerun:
+            terminalreporter.write_sep("-", f"first try of {nodeid}")
+            terminalreporter.write_line(self.why[nodeid])

@@ -4,7 +4,7 @@ import { csrfToken } from "./html.js";
 
 const panel = document.querySelector(".challenge-panel");
 const player = document.querySelector(".player");
-const RETRIES = 3; // a run's last events may still be on their way to the database
+const RETRIES = 6; // a run's last events may still be on their way to the database (a loaded server: ~17 s in all)
 
 async function judge(run, out, attempt = 0) {
   out.textContent = "Judging your run…";
