@@ -36,9 +36,12 @@ class CatchUp:
         self.watching, self.watched_to, self.behind = run_id, start, True
 
     def stop(self):
+        """The connection closes: no more live batches. Returns the run it watched, to leave its fan-out."""
+        watched, self.watching = self.watching, None
         self.waiting.clear()
         if self.placing is not None:
             self.placing.cancel()
+        return watched
 
     async def send(self, force=False):
         """Send the backlog (all of it when ``force``: the owner's next batch must follow it), then the

@@ -43,13 +43,13 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def disconnect(self, code):
         heartbeat.release(self)
         self.window.stop()
-        self.catchup.stop()
+        watched = self.catchup.stop()
         await self.stop_playing()
         await self.forwarder.close()
         try:
             await self.leave_room()
-            if self.catchup.watching:
-                await fanout_for(self.channel_layer).leave(self.catchup.watching, self.catchup)
+            if watched:
+                await fanout_for(self.channel_layer).leave(watched, self.catchup)
         except LayerUnavailable:
             pass
         if self.live and not self.live.ended:

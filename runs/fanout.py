@@ -7,12 +7,11 @@ under way. Classroom fan-out (500 learners) is then one Redis message and 500 so
 """
 import asyncio
 import logging
-import weakref
 
 from .window import events_frame
 
 log = logging.getLogger(__name__)
-_fanouts = weakref.WeakKeyDictionary()  # event loop -> {channel layer: RunFanout}
+_fanouts = {}  # channel layer -> its RunFanout on the event loop that serves sockets
 
 
 def group_name(run_id):
@@ -20,16 +19,16 @@ def group_name(run_id):
 
 
 def fanout_for(layer):
-    """This process's fan-out over ``layer`` on the running event loop."""
-    per_layer = _fanouts.setdefault(asyncio.get_running_loop(), {})
-    if layer not in per_layer:
-        per_layer[layer] = RunFanout(layer)
-    return per_layer[layer]
+    """This process's fan-out over ``layer`` on the running event loop (tests run each on a loop of its own)."""
+    fanout = _fanouts.get(layer)
+    if fanout is None or fanout.loop is not asyncio.get_running_loop():
+        fanout = _fanouts[layer] = RunFanout(layer)
+    return fanout
 
 
 class RunFanout:
     def __init__(self, layer):
-        self.layer = layer
+        self.layer, self.loop = layer, asyncio.get_running_loop()
         self.channel = None
         self.watchers = {}  # run id -> {CatchUp: None}, in the order they came
         self.subscribed = set()  # runs whose group holds this process's channel
