@@ -69,15 +69,15 @@ class RunFanout:
 
     async def listen(self):
         while True:
-            message = await self.layer.receive(self.channel)
-            try:
-                await self.deliver(message)
-            except Exception:
-                log.exception("fan-out: handing a batch to this process's watchers failed")
+            await self.deliver(await self.layer.receive(self.channel))
 
     async def deliver(self, message):
-        """One frame for every local watcher of the run: the same bytes each watcher's browser would get."""
+        """One frame for every local watcher of the run: the same bytes each watcher's browser would get. A
+        watcher that fails is logged and misses the batch (its next one shows the gap); the others get it."""
         run_id, first, last = message["run"], message["first"], message["last"]
         frame = events_frame(message["events"], run=run_id, **{"from": first})
         for catchup in list(self.watchers.get(run_id, ())):
-            await catchup.offer(run_id, first, last, frame)
+            try:
+                await catchup.offer(run_id, first, last, frame)
+            except Exception:
+                log.exception("fan-out: handing run %s's batch to a watcher failed", run_id)
