@@ -10,9 +10,8 @@ instructor sends ``step`` BENCH_FANOUT_STEPS times (default 50, BENCH_FANOUT_INT
 0.25 s). A learner's delay for a step is the time from the instructor's ``step`` leaving the client to
 that learner receiving the batch holding the step's first event: it crosses the first process (save, then
 publish to the run's group in Redis) and the second (one Redis message to the process, runs.fanout, then each
-learner's socket). All clients are one asyncio process, so they share one clock; its garbage collector
-leaves the learners' connections alone once they are open (500 browsers do not pause together). Figure: the
-99th percentile over every learner and step; a learner that misses a step counts as an infinite delay.
+learner's socket). All clients are one asyncio process, so they share one clock. Figure: the 99th percentile
+over every learner and step; a learner that misses a step counts as an infinite delay.
 
 Method (idle connection). With the app's settings unchanged (config.settings, not bench/server_settings.py),
 a client starts a run, stays idle BENCH_IDLE_SECONDS (default 7), then steps: the connection must still be
@@ -20,7 +19,6 @@ there. Under redis-py 8 it is not (see bench/server_settings.py), which is why t
 run with a longer Redis read timeout.
 """
 import asyncio
-import gc
 import os
 import time
 
@@ -66,7 +64,6 @@ async def classroom(owner_url, learner_url, scenario, params, learners, steps, i
             await asyncio.sleep(0.05)
         if len(ready) < learners:
             raise RuntimeError(f"only {len(ready)} of {learners} learners were watching after 60 s")
-        gc.freeze()  # 500 browsers: one collection of all their sockets here would be no delay of theirs
         await asyncio.sleep(0.5)
         sent, next_seq, own = {}, len(events), []
         for _ in range(steps):
