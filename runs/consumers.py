@@ -13,6 +13,7 @@ from simulations.params import ParamError
 
 from . import heartbeat, protocol, store
 from .catchup import CatchUp
+from .fanout import fanout_for, group_name
 from .forward import Forwarder
 from .errors import RunError, TakenOver
 from .layers import LayerUnavailable
@@ -25,10 +26,6 @@ BASE_RATE = 4  # events per second at speed 1
 log = logging.getLogger(__name__)
 INTERNAL = {"type": "error", "code": "internal", "message":
             "Something failed on the server (it is logged); the run is saved up to what you see: reload to go on."}
-
-
-def group_name(run_id):
-    return f"run.{run_id}"
 
 
 class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
@@ -46,12 +43,13 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     async def disconnect(self, code):
         heartbeat.release(self)
         self.window.stop()
+        watched = self.catchup.stop()
         await self.stop_playing()
         await self.forwarder.close()
         try:
             await self.leave_room()
-            if self.catchup.watching:
-                await self.channel_layer.group_discard(group_name(self.catchup.watching), self.channel_name)
+            if watched:
+                await fanout_for(self.channel_layer).leave(watched, self.catchup)
         except LayerUnavailable:
             pass
         if self.live and not self.live.ended:
@@ -190,10 +188,11 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         """Follow a run streamed by another connection (possibly on another server) from seq ``from``."""
         if await store.aget_run(msg["run"]) is None:
             raise protocol.ProtocolError("unknown_run", f"no run {msg['run']}")
+        fanout = fanout_for(self.channel_layer)
         if self.catchup.watching:
-            await self.channel_layer.group_discard(group_name(self.catchup.watching), self.channel_name)
+            await fanout.leave(self.catchup.watching, self.catchup)
         self.catchup.watch(msg["run"], msg["from"])
-        await self.channel_layer.group_add(group_name(msg["run"]), self.channel_name)
+        await fanout.join(msg["run"], self.catchup)
         await self.catchup.send()
 
     # -- streaming --------------------------------------------------------
@@ -251,7 +250,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         events_json, first, last = encode(events), events[0]["seq"], events[-1]["seq"]
         await self.window.send_encoded(events_json, last)
         await self.forwarder.put(group_name(self.live.id), {
-            "type": "run.events", "first": first, "last": last, "events": events_json})
+            "type": "run.events", "run": self.live.id, "first": first, "last": last, "events": events_json})
 
     async def degraded(self):
         """Say once that group features are paused; the stream to this browser goes on."""
@@ -265,15 +264,3 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await self.live.settled()
         await self.forwarder.settle()  # what a status follows has reached the watchers (or was said degraded)
         await self.send_json({"type": "status", "state": state, "seq": self.live.seq if self.live else -1})
-
-    # -- group messages ---------------------------------------------------
-    async def dispatch(self, message):
-        """Run batches for watchers touch no database: skip channels' per-message connection check."""
-        if message["type"] == "run.events":
-            return await self.run_events(message)
-        return await super().dispatch(message)
-
-    async def run_events(self, message):
-        """A batch the owner sent, for a watcher (runs.catchup places it)."""
-        if self.catchup.watching and not self.window.closed:
-            await self.catchup.live_batch(message["first"], message["last"], message["events"])

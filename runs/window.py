@@ -84,9 +84,12 @@ class Window:
 
     async def send_encoded(self, events_json, last, **extra):
         """One events frame ending at seq ``last``, counted until the browser acknowledges that seq."""
+        await self.send_frame(events_frame(events_json, **extra), last)
+
+    async def send_frame(self, text, last):
+        """An events frame already built (runs.fanout builds a watched batch's once for every watcher)."""
         if self.closed:
             return
-        text = events_frame(events_json, **extra)
         self.outstanding.append((last, len(text)))
         self.unacked += len(text)
         self.sent_top = max(self.sent_top, last)

@@ -3,9 +3,11 @@ import json
 import time
 
 import pytest
+from channels.layers import get_channel_layer
 
 import simulations
 from config.asgi import application
+from runs.fanout import group_name
 from runs.models import Run
 from tests.communicator import Communicator
 
@@ -222,6 +224,37 @@ async def test_a_watcher_sees_the_same_events_without_gaps_or_duplicates():
     assert seen == events
     await owner.disconnect()
     await watcher.disconnect()
+
+
+async def run_group_size(run):
+    layer = get_channel_layer()
+    if hasattr(layer, "groups"):
+        return len(layer.groups.get(group_name(run), {}))
+    return await layer.group_size(group_name(run))
+
+
+async def test_watchers_in_one_process_get_each_batch_through_one_channel_of_the_runs_group():
+    owner, watchers = await connect(), [await connect() for _ in range(3)]
+    started, events = await start(owner, params={"n": 5})
+    seen = []
+    for watcher in watchers:
+        await watcher.send_json_to({"type": "watch", "run": started["run"]})
+        seen.append(events_of([await watcher.receive_json_from()]))
+    assert await run_group_size(started["run"]) == 1  # the process, not each watcher: one message per batch
+    await owner.send_json_to({"type": "play", "speed": 10000})
+    events += events_of(await receive_until(owner, lambda m: m.get("state") == "ended"))
+    for watcher, got in zip(watchers, seen):
+        while got[-1]["kind"] != "end":
+            frame = await watcher.receive_json_from()
+            del got[frame["from"]:]
+            got += frame["events"]
+        assert got == events
+    for watcher in watchers[:2]:
+        await watcher.disconnect()
+    assert await run_group_size(started["run"]) == 1
+    await watchers[2].disconnect()
+    assert await run_group_size(started["run"]) == 0  # the last watcher here gone, the process leaves the group
+    await owner.disconnect()
 
 
 async def test_messages_are_compact_json():
