@@ -2,7 +2,6 @@
 frames well under daphne's 1 MiB limit paced by acks, and one learner cannot flood the room or guess its code."""
 import asyncio
 import json
-import socket
 import time
 import urllib.request
 
@@ -18,6 +17,7 @@ from runs.consumers import group_name
 from runs.models import Run
 from tests import servers
 from tests.communicator import Communicator
+from tests.wire import drain, raw_websocket
 from tests.wire import events_of as replace_events
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
@@ -172,30 +172,6 @@ def test_a_late_watcher_of_a_10k_event_crash_run_gets_it_whole_in_frames_under_1
     assert len(frames) > 4 and max(frames) < 2**20 // 2
 
 
-def raw_websocket(port):
-    """A WebSocket client that does the handshake, sends what it is told, and then never reads."""
-    import base64
-    import os
-
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/run/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n"
-                  ).encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1)
-    assert b" 101 " in response, response
-
-    def send(message):
-        data = json.dumps(message).encode()
-        mask = os.urandom(4)
-        sock.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
-
-    return sock, send
-
-
 def test_a_socket_that_never_reads_a_watched_run_is_let_go_in_bounded_time(server_db):
     trace = simulations.get("gossip").run(GOSSIP, 0)
     run = servers.save_run(server_db, "gossip", trace)
@@ -203,16 +179,7 @@ def test_a_socket_that_never_reads_a_watched_run_is_let_go_in_bounded_time(serve
         sock, send = raw_websocket(server.port)
         send({"type": "watch", "run": run})
         time.sleep(2)
-        sock.settimeout(6)
-        received, closed = b"", False
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-            closed = True
-        except ConnectionResetError:
-            closed = True
-        except (TimeoutError, socket.timeout):
-            pass
+        received, closed = drain(sock, 6)
         sock.close()
     assert closed  # let go, well before anyone's patience runs out
     assert len(received) < 250_000 < len(json.dumps(trace))  # its window and a frame, not the 539 kB run

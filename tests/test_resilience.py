@@ -9,7 +9,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests import servers
-from tests.wire import events_of, receive_until
+from tests.wire import drain, events_of, raw_websocket, receive_until
 
 
 
@@ -134,31 +134,6 @@ def test_redis_going_away_degrades_the_classroom_but_not_the_run(server_db, priv
             assert state["run"] == run
 
 
-def raw_websocket(port):
-    """A WebSocket client that does the handshake, sends what it is told, and then never reads."""
-    import base64
-    import os as _os
-    import socket
-
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    key = base64.b64encode(_os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/run/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n\r\n").encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1)
-    assert b" 101 " in response
-
-    def send(message):
-        data = json.dumps(message).encode()
-        mask = _os.urandom(4)
-        header = bytes([0x81, 0x80 | len(data)]) if len(data) < 126 else bytes([0x81, 0xFE]) + len(data).to_bytes(2, "big")
-        sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
-
-    return sock, send
-
-
 def test_a_client_that_stops_reading_is_let_go_and_others_keep_streaming(server_db):
     with servers.daphne(server_db, WS_WINDOW_BYTES="200000", WS_SLOW_SECONDS="2") as server:
         sock, send = raw_websocket(server.port)
@@ -170,16 +145,7 @@ def test_a_client_that_stops_reading_is_let_go_and_others_keep_streaming(server_
             ws.send(json.dumps({"type": "play", "speed": 5000}))
             events = events_of(receive_until(ws, lambda m: m.get("state") == "ended"))
             assert events[-1]["kind"] == "end"
-        sock.settimeout(15)
-        received, closed = b"", False
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-            closed = True
-        except ConnectionResetError:
-            closed = True  # let go: what it never read is dropped with the connection
-        except TimeoutError:
-            pass
+        received, closed = drain(sock, 15)
         assert closed
         assert len(received) < 400_000  # the server stopped near its 200 kB window; the whole run is 535 kB
         sock.close()
