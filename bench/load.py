@@ -22,7 +22,7 @@ from .wsclient import connect, receive, send
 
 HOST = "127.0.0.1"
 LIMITS = {"clients": 2000, "pages": 500, "seconds": 3600}
-TICK, BASE_RATE = 0.05, 4  # as in runs/consumers.py: the batch interval a client should see while playing
+TICK, BASE_RATE = 0.1, 4  # as in runs/consumers.py: the batch interval a client should see while playing
 
 
 def settings():

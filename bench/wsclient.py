@@ -1,13 +1,16 @@
 """A small asyncio client of the run protocol (docs/design.md), for the figures that drive daphne over real sockets.
 
-Like the player (static/js/player.js), it acknowledges every batch of its own run's events with
-``{"type": "ack", "seq": last}`` as it reads it (``receive``), so the server's send window behaves as it
-does with a browser; batches a watcher receives (they carry ``run``) are not acknowledged."""
+Like the player (static/js/player.js), it acknowledges its own run's batches with ``{"type": "ack", "seq":
+last}`` as it reads them (``receive``): a batch of ACK_AT_ONCE events or more at once, smaller ones at most
+every ACK_SECONDS, so the server's send window behaves as it does with a browser; batches a watcher receives
+(they carry ``run``) are not acknowledged."""
 import asyncio
 import json
+import time
 
 from websockets.asyncio.client import connect as ws_connect
 
+ACK_SECONDS, ACK_AT_ONCE = 1.0, 200  # as the player's ACK_MS and ACK_AT_ONCE
 
 
 def connect(url, **kwargs):
@@ -25,7 +28,10 @@ async def receive(ws, timeout=None, ack=True):
     raw = await (asyncio.wait_for(ws.recv(), timeout) if timeout else ws.recv())
     msg = json.loads(raw)
     if ack and msg.get("type") == "events" and msg.get("events") and "run" not in msg:
-        await send(ws, type="ack", seq=msg["events"][-1]["seq"])
+        now = time.monotonic()
+        if len(msg["events"]) >= ACK_AT_ONCE or now - getattr(ws, "acked_at", 0) >= ACK_SECONDS:
+            ws.acked_at = now
+            await send(ws, type="ack", seq=msg["events"][-1]["seq"])
     return msg
 
 

@@ -24,6 +24,10 @@ class Forwarder:
         self.task = asyncio.create_task(self.forward())
 
     async def put(self, group, message):
+        if self.queue.empty() and self.audience[0] == group and not self.audience[2] and \
+                asyncio.get_running_loop().time() - self.audience[1] < WATCHERS_CHECK:
+            self.skipped = (group, message)  # nobody watches, as asked just now: not even a hop to the task
+            return
         await self.queue.put((group, message))
 
     async def settle(self):

@@ -12,10 +12,12 @@ import asyncio
 import logging
 
 from channels_redis.core import RedisChannelLayer
+from redis.asyncio import BlockingConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
+POOL_WAIT = 5  # seconds a command waits for one of the pool's connections (redis-py's default: 100 of them)
 DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
@@ -54,7 +56,13 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
     degraded = False
 
     def create_pool(self, index):
-        pool = super().create_pool(index)
+        """A pool that waits for a free connection (up to POOL_WAIT seconds) instead of failing at once when a
+        burst of commands (five hundred runs asking who watches them) has all of them in use."""
+        host = dict(self.hosts[index])
+        if "address" in host:
+            pool = BlockingConnectionPool.from_url(host.pop("address"), timeout=POOL_WAIT, **host)
+        else:
+            pool = super().create_pool(index)
         pool.connection_class = keeping_cancellation(pool.connection_class)
         return pool
 

@@ -10,7 +10,7 @@ from django.db import DatabaseError, OperationalError
 import simulations
 from simulations.faults import validate_fault
 
-from . import store
+from . import groupcommit, store
 from .errors import HEAVY_JOBS, BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario, heavy_slot
 
 MAX_BATCH = 2_000  # events in one frame to the browser
@@ -56,14 +56,15 @@ class LiveRun:
     saved beyond it.
     """
 
-    def __init__(self, run_id, scenario, params, seed, faults, token=None):
+    def __init__(self, run_id, scenario, params, seed, faults, token, sim, saved):
+        """``sim`` has ``saved`` events in the database already (and the browser none of them yet)."""
         self.id = run_id
         self.scenario, self.params, self.seed, self.faults = scenario, params, seed, faults
-        self.sim = scenario.simulate(params, seed, faults)
+        self.sim = sim
         self.token = token
         self.sent = 0  # events handed to the browser
-        self.saved = 0  # events queued for the database (always >= sent)
-        self.durable = 0  # events the database has (or that it refused, said to the client: save_failed)
+        self.saved = saved  # events queued for the database (always >= sent)
+        self.durable = saved  # events the database has (or that it refused, said to the client: save_failed)
         self.saving = None  # the latest save under way: when it is done, all queued before it are too
         self.compacting = None
         self.ahead = 1  # how far the engine may run ahead of the browser, in events
@@ -100,8 +101,9 @@ class LiveRun:
         """Validate a start request and create its Run; raises UnknownScenario or ParamError."""
         scenario = scenario_for(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
-        run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq)
-        live = cls(run.id, scenario, params, seed, faults, run.owner_key)
+        sim = scenario.simulate(params, seed, faults)  # holds its init event: saved with the run, in one write
+        run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq, sim.trace[:1])
+        live = cls(run.id, scenario, params, seed, faults, run.owner_key, sim, min(len(sim.trace), 1))
         live.lease = run.lease
         live.drive()
         return live
@@ -126,10 +128,10 @@ class LiveRun:
             return sim
 
         sim = await off_loop(rerun)
-        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key)
+        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key, sim,
+                   min(run.event_count, len(sim.trace)))
         live.injected = list(run.interventions)
-        live.sim, live.lease = sim, lease
-        live.sent = live.saved = live.durable = min(run.event_count, len(live.sim.trace))
+        live.lease, live.sent = lease, live.saved
         live.drive()
         return live
 
@@ -287,7 +289,7 @@ class LiveRun:
                 events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
                 summary = self.sim.summary if events[-1]["kind"] == "end" else None
                 try:
-                    await store.aappend(self.id, events, self.injected, summary, self.lease)
+                    await groupcommit.append(self.id, events, self.injected, summary, self.lease)
                     self.durable = max(self.durable, events[-1]["seq"] + 1)
                     if summary is not None:
                         self.compact_later()

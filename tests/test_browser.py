@@ -71,3 +71,23 @@ def test_stepping_back_and_keyboard_work_without_the_server(page, live_daphne):
     page.keyboard.press("Home")
     page.wait_for_function("() => document.querySelector('.player').dataset.cursor == 1")
     page.wait_for_function("() => document.querySelectorAll('svg.diagram g.msg').length === 0")
+
+
+def test_a_playing_run_is_acknowledged_about_once_a_second_not_once_a_batch(page, live_daphne):
+    """Ten batches a second reach a playing page; an ack for each would double what every learner costs the
+    server, so the page acknowledges the latest at most once a second (a big batch at once)."""
+    sent, received = [], []
+
+    def listen(ws):
+        ws.on("framesent", lambda payload: sent.append(payload))
+        ws.on("framereceived", lambda payload: received.append(payload))
+
+    page.on("websocket", listen)
+    page.goto(f"{live_daphne.url}/s/gossip/?n=64&mode=epidemic")
+    page.select_option(".speed", "16")
+    page.click("#run")
+    page.wait_for_selector("svg.diagram g.msg")
+    page.wait_for_timeout(3500)
+    batches = [m for m in received if m.startswith('{"type":"events"')]
+    acks = [m for m in sent if m.startswith('{"type":"ack"')]
+    assert len(batches) >= 20 and 2 <= len(acks) <= 6, (len(batches), len(acks))

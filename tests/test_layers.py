@@ -24,3 +24,11 @@ async def test_a_cancelled_receive_ends_even_when_the_cancel_lands_as_its_comman
             stuck.append(turns)
             task.cancel()
     assert not stuck, f"receives still running 2 s after cancel, cancelled after {stuck} loop turns"
+
+
+async def test_a_burst_of_more_commands_than_pooled_connections_waits_for_them_instead_of_failing():
+    """Five hundred runs on one process each ask now and then whether anyone watches them; more at once than
+    the pool's 100 connections must queue, not raise "Too many connections" and say Redis is down."""
+    layer = get_channel_layer()
+    sizes = await asyncio.gather(*(layer.group_size(f"burst.{i}") for i in range(300)))
+    assert sizes == [0] * 300 and not layer.degraded

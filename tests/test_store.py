@@ -66,7 +66,7 @@ async def save_with(monkeypatch, error, tries):
 
     comm = await connect()
     await start(comm)
-    monkeypatch.setattr(store, "aappend", sync_to_async(failing))
+    monkeypatch.setattr(store, "aappend_many", sync_to_async(failing))
     monkeypatch.setattr(live_module, "SAVE_DELAY", 0.01)
     await comm.send_json_to({"type": "step", "count": 5})
     got = await receive_until(comm, lambda m: m["type"] == "error")
@@ -108,3 +108,64 @@ async def test_a_second_connection_resuming_a_run_takes_it_over():
     assert run.status == "ended" and saved == simulations.get("bully-election").run(run.params, run.seed, run.all_faults)
     await first.disconnect()
     await second.disconnect()
+
+
+def test_several_runs_are_saved_in_one_transaction_and_a_fenced_off_one_is_told():
+    events = trace()
+    runs = [store.create_run("bully-election", {"n": 6}, 1, [], events=events[:1]) for _ in range(3)]
+    stale = store.new_lease()
+    outcomes = store.append_many([store.Append(runs[0].id, events[1:10], [], None, runs[0].lease),
+                                  store.Append(runs[1].id, events[1:], [], events[-1]["summary"], runs[1].lease),
+                                  store.Append(runs[2].id, events[1:10], [], None, stale)])
+    assert [type(o).__name__ for o in outcomes] == ["NoneType", "NoneType", "TakenOver"]
+    first, second, third = (Run.objects.get(pk=r.id) for r in runs)
+    assert first.trace() == events[:10] and first.event_count == 10 and first.status == "running"
+    assert second.trace() == events and second.status == "ended" and second.summary == events[-1]["summary"]
+    assert third.trace() == events[:1] and third.event_count == 1  # its lease was not the run's: nothing written
+
+
+def test_a_run_is_created_with_its_first_events_in_one_write():
+    events = trace()
+    run = store.create_run("bully-election", {"n": 6}, 1, [], events=events[:1])
+    assert Run.objects.get(pk=run.id).event_count == 1 and run.trace() == events[:1]
+
+
+def test_a_run_saved_in_few_large_chunks_is_not_recompressed_and_one_in_many_small_ones_is():
+    events = trace(n=16)
+    few = store.create_run("bully-election", {"n": 16}, 1, [], events=events[:1])
+    store.append(few.id, events[1:], [], events[-1]["summary"])
+    before = list(Chunk.objects.filter(run=few).values_list("start", "data"))
+    store.compact(few.id)
+    assert list(Chunk.objects.filter(run=few).values_list("start", "data")) == before
+
+    many = store.create_run("bully-election", {"n": 16}, 1, [], events=events[:1])
+    for i in range(1, len(events), 3):
+        store.append(many.id, events[i:i + 3], [])
+    store.compact(many.id)
+    assert Chunk.objects.filter(run=many).count() == 1 and many.trace() == events
+
+
+async def test_runs_saving_at_once_share_transactions_and_one_bad_batch_fails_alone(monkeypatch):
+    """Group commit (runs.groupcommit): twenty runs saving at once take fewer transactions than twenty, and a
+    group the database refuses is written again one run at a time, so that only the bad run hears of it."""
+    from runs import groupcommit
+
+    events = trace()
+    runs = [await sync_to_async(store.create_run)("bully-election", {"n": 6}, 1, [], events=events[:1])
+            for _ in range(20)]
+    bad, groups, real = runs[7].id, [], store.append_many
+
+    def append_many(batches):
+        groups.append(len(batches))
+        if any(b.run_id == bad for b in batches):
+            raise IntegrityError("a bad batch")
+        return real(batches)
+
+    monkeypatch.setattr(store, "aappend_many", sync_to_async(append_many))
+    outcomes = await asyncio.gather(*(groupcommit.append(r.id, events[1:20], [], None, r.lease) for r in runs),
+                                    return_exceptions=True)
+    assert [type(o).__name__ for o in outcomes] == ["NoneType"] * 7 + ["IntegrityError"] + ["NoneType"] * 12
+    assert groups == [20] + [1] * 20  # one transaction for all twenty; refused, then each alone
+    for r in runs:
+        saved = await sync_to_async(lambda: Run.objects.get(pk=r.id).trace())()
+        assert saved == (events[:1] if r.id == bad else events[:20])

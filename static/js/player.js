@@ -15,6 +15,8 @@ import { Room } from "./room.js";
 import { describe, foldState } from "./trace.js";
 
 const BASE_RATE = 4; // events per second at 1x, as on the server
+const ACK_MS = 1000; // acknowledgements of small batches wait this long, and go as one
+const ACK_AT_ONCE = 200; // events in a batch that is acknowledged at once
 
 export class Player {
   constructor(root) {
@@ -85,7 +87,10 @@ export class Player {
 
   connect() { return this.connection.open(); }
 
-  send(msg) { this.connection.send(msg); }
+  send(msg) {
+    if (msg.type !== "ack") this.flushAck(); // what was drawn is acknowledged before anything else is asked
+    this.connection.send(msg);
+  }
 
   async start(form) {
     const setup = readSetup(form);
@@ -127,8 +132,7 @@ export class Player {
         const gap = msg.run && msg.events.length && msg.events[0].seq > this.events.length;
         const ending = !this.ended && msg.events.some((e) => e.kind === "end");
         this.receive(msg.events);
-        // Every batch is acknowledged, watched ones too: the server sends a connection only so much unread.
-        if (msg.events.length) this.send({ type: "ack", seq: msg.events[msg.events.length - 1].seq });
+        if (msg.events.length) this.ack(msg.events[msg.events.length - 1].seq, msg.events.length);
         if (gap) this.send({ type: "watch", run: msg.run, from: this.events.length });
         if (this.follow) this.setCursor(this.events.length);
         else if (this.target && this.target <= this.events.length) this.goTo(this.target);
@@ -152,8 +156,25 @@ export class Player {
     }
   }
 
+  // Every batch is acknowledged, watched ones too (the server sends a connection only so much unread), but
+  // at most every ACK_MS: a playing run sends about twenty batches a second, and an ack for each would double
+  // what a lecture hall's connections cost the server. A big batch (a catch-up frame) is acknowledged at once.
+  ack(seq, count) {
+    this.ackSeq = seq;
+    if (count >= ACK_AT_ONCE) return this.flushAck();
+    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAck(), ACK_MS);
+  }
+
+  flushAck() {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    if (this.ackSeq !== null && this.ackSeq !== undefined) this.send({ type: "ack", seq: this.ackSeq });
+    this.ackSeq = null;
+  }
+
   // -- run state -----------------------------------------------------------------
   begin() {
+    this.flushAck(); // the last run's, before seqs start again
     this.holdSeen = false;
     this.events = [];
     this.cursor = 0;
