@@ -154,6 +154,9 @@ RATE_LIMIT_SEARCHES = int(os.environ.get("RATE_LIMIT_SEARCHES", 20))
 # What one WebSocket connection may cost (README "Reliability and security"): bytes of events sent and not yet
 # acknowledged; how long a full window may go without an ack before the connection is closed (4008); the size
 # of catch-up frames (watch, resume), well under daphne's 1 MiB message limit.
+# Engine processes beside each daphne process for live runs' simulations (runs.engines): one when there is a
+# second core for it; 0 runs them in the web process.
+ENGINE_WORKERS = int(os.environ.get("ENGINE_WORKERS", 1 if (os.cpu_count() or 1) > 1 else 0))
 WS_WINDOW_BYTES = int(os.environ.get("WS_WINDOW_BYTES", 4 * 2**20))
 WS_SLOW_SECONDS = float(os.environ.get("WS_SLOW_SECONDS", 30))
 WS_FRAME_BYTES = int(os.environ.get("WS_FRAME_BYTES", 256 * 1024))

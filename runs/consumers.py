@@ -51,6 +51,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         self.window.stop()
         watched = self.catchup.stop()
         await self.stop_playing()
+        if self.live:
+            self.live.close()
         await self.forwarder.close()
         try:
             await self.leave_room()
@@ -113,6 +115,8 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
 
     async def begin(self, live, upto, **extra):
         await self.stop_playing()
+        if self.live:
+            self.live.close()
         self.live = live
         self.catchup.drop_backlog()
         live.listener = self.live_failed
@@ -155,6 +159,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             if task and not task.done():
                 self.halt_player()
                 await asyncio.wait([task])
+            live.close()
         await self.send_json({"type": "error", "code": code, "message": message})
 
     async def on_pause(self, msg):
@@ -183,10 +188,12 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         """A browser whose connection dropped takes its run back from the last event it has."""
         live = await LiveRun.resume(msg["run"], msg["token"])  # UnknownRun, Forbidden, Busy: said in receive
         await self.stop_playing()
+        if self.live:
+            self.live.close()
         self.live = live
         live.listener = self.live_failed
         await self.send_json({"type": "resumed", "run": live.id, "url": f"/runs/{live.id}/"})
-        self.catchup.resume(live.events(msg["from"]))  # sent in frames as acks make room
+        self.catchup.resume(await live.events(msg["from"]))  # sent in frames as acks make room
         await self.catchup.send()
         await self.status("ended" if live.ended else "waiting" if live.waiting else "paused")
 
@@ -212,7 +219,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         start, played = loop.time(), 0  # paced against the clock, so the speed asked for is the speed shown
         live.ahead = min(MAX_AHEAD, max(count, int(rate * SAVE_AHEAD)))
         try:
-            await self.publish(await live.take(max(count, live.until_first_arrow())))  # no waiting for an arrow
+            await self.publish(await live.take(max(count, await live.until_first_arrow())))  # no waiting for an arrow
             while not live.ended and not live.waiting and not halt.is_set():
                 await self.nap(start + (played + count) / rate)
                 if halt.is_set():

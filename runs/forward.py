@@ -2,10 +2,12 @@
 
 In order, while the owner's stream goes on: it waits for Redis only when FORWARD_QUEUE batches are on their
 way, and before a status. A run nobody watches costs no Redis round trip per batch: whether anyone watches
-is asked once every WATCHERS_CHECK seconds, and before every status.
+is asked once every WATCHERS_CHECK seconds, and before every status, for every run of the process in one
+question (``Audience``).
 """
 import asyncio
 import logging
+import math
 
 from .layers import LayerUnavailable
 
@@ -13,6 +15,49 @@ FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream 
 FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
 WATCHERS_CHECK = 1.0  # seconds between asking the channel layer whether anyone watches a run
 log = logging.getLogger(__name__)
+
+
+_audiences = {}  # channel layer -> its Audience on the event loop that serves sockets
+
+
+class Audience:
+    """Whether anyone watches each run streaming in this process. Five hundred runs asking Redis each second
+    on their own kept its connections busy and their streams waiting; here the runs that need an answer
+    now are asked about together, in one pipelined question."""
+
+    def __init__(self, layer):
+        self.layer, self.loop = layer, asyncio.get_running_loop()
+        self.known = {}  # group -> (loop time its question was put, anyone in it)
+        self.wanted = set()
+        self.asking = None  # the question under way
+
+    async def watched(self, group, fresh):
+        """Anyone in ``group``, as asked at most ``fresh`` seconds before this call (0: asked after it)."""
+        since = self.loop.time() - fresh
+        while True:
+            asked_at, anyone = self.known.get(group, (-math.inf, True))
+            if asked_at >= since and (fresh or asked_at > since):
+                return anyone
+            self.wanted.add(group)
+            if self.asking is None or self.asking.done():
+                self.asking = asyncio.ensure_future(self.ask())
+            await asyncio.shield(self.asking)
+
+    async def ask(self):
+        await asyncio.sleep(0)  # the other runs that need an answer now join this question
+        asked_at, groups, self.wanted = self.loop.time(), list(self.wanted), set()
+        sizes = await self.layer.group_sizes(groups)
+        for group, size in zip(groups, sizes):
+            self.known[group] = (asked_at, bool(size))
+        for group in [g for g, (t, _) in self.known.items() if asked_at - t > 10 * WATCHERS_CHECK]:
+            del self.known[group]  # runs no longer streaming here
+
+
+def audience_for(layer):
+    audience = _audiences.get(layer)
+    if audience is None or audience.loop is not asyncio.get_running_loop():
+        audience = _audiences[layer] = Audience(layer)
+    return audience
 
 
 class Forwarder:
@@ -66,13 +111,12 @@ class Forwarder:
         """Whether anyone watches the run, asked of the channel layer when the answer is older than ``fresh``
         seconds. A batch skipped meanwhile is not lost to a watcher who just came: it was saved before it
         was sent, and the next batch sent shows the watcher the gap it catches up on from the store."""
-        size = getattr(self.layer, "group_size", None)
-        if size is None:  # the in-memory layer: a send costs nothing
+        if not hasattr(self.layer, "group_sizes"):  # the in-memory layer: a send costs nothing
             return True
         asked_for, asked_at, anyone = self.audience
         now = asyncio.get_running_loop().time()
         if asked_for != group or now - asked_at >= fresh:
-            anyone = bool(await size(group))
+            anyone = await audience_for(self.layer).watched(group, fresh)
             self.audience = (group, now, anyone)
         return anyone
 

@@ -113,3 +113,20 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def _group_size(self, group):
         return await self.connection(self.consistent_hash(group)).zcard(self._group_key(group))
+
+    async def group_sizes(self, groups):
+        """``group_size`` of each group, in one round trip per Redis host (runs.forward asks for every run
+        a process streams at once)."""
+        return await self._guarded(self._group_sizes, groups)
+
+    async def _group_sizes(self, groups):
+        hosts, sizes = {}, [0] * len(groups)
+        for i, group in enumerate(groups):
+            hosts.setdefault(self.consistent_hash(group), []).append(i)
+        for index, positions in hosts.items():
+            async with self.connection(index).pipeline(transaction=False) as pipe:
+                for i in positions:
+                    pipe.zcard(self._group_key(groups[i]))
+                for i, size in zip(positions, await pipe.execute()):
+                    sizes[i] = size
+        return sizes

@@ -3,7 +3,6 @@ import asyncio
 import logging
 import secrets
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, OperationalError
 
@@ -11,7 +10,8 @@ import simulations
 from simulations.faults import validate_fault
 
 from . import groupcommit, store
-from .errors import HEAVY_JOBS, BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario, heavy_slot
+from .engines import engine_for
+from .errors import BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario
 
 MAX_BATCH = 2_000  # events in one frame to the browser
 MAX_AHEAD = 10_000  # events the engine may compute and save ahead of the browser: one write at high speed
@@ -19,18 +19,8 @@ SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyw
 SAVE_RETRIES = 8  # attempts at a write while the database is locked or down (about 20 s), then give up
 SAVE_DELAY = 0.2  # first pause between attempts, doubling up to 5 s
 log = logging.getLogger(__name__)
-_pool = ThreadPoolExecutor(max_workers=HEAVY_JOBS, thread_name_prefix="rerun")
 _drivers = weakref.WeakValueDictionary()  # run id -> the LiveRun that drives it in this process
 _compacting = set()  # compactions under way (held here: the loop keeps only weak references to tasks)
-
-
-async def off_loop(fn, *args):
-    """Run a whole-run re-execution in the worker pool, never on the event loop; Busy when all
-    HEAVY_JOBS slots are taken. Threads, not processes: a simulation is pure Python and would have to be
-    pickled back whole, and measured here one thread re-running 60,000 events leaves other sockets'
-    round trips under 10 ms at p50 (the GIL is handed back every 5 ms)."""
-    with heavy_slot():
-        return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
 
 
 def scenario_for(slug):
@@ -48,21 +38,23 @@ def checked_fault(raw_fault, node_ids):
 
 
 class LiveRun:
-    """Owns one Simulation; hands out its trace in batches, saving each before it leaves.
+    """Owns one run's simulation (runs.engines); hands out its events in batches, saving each before it leaves.
 
     While playing, the engine runs (and saves) up to ``ahead`` events beyond what the browser has, so
     the database sees one write every couple of seconds instead of one per batch; an intervention then
     rewinds the engine to the browser's step by re-executing (it is deterministic) and drops what was
-    saved beyond it.
+    saved beyond it. This process holds only the events not yet sent (``ahead``); what was sent is read
+    back from the store.
     """
 
-    def __init__(self, run_id, scenario, params, seed, faults, token, sim, saved):
-        """``sim`` has ``saved`` events in the database already (and the browser none of them yet)."""
+    def __init__(self, run_id, scenario, params, seed, faults, token, engine, sent, saved, ahead):
+        """``engine`` has produced ``ahead``, the events from seq ``sent`` on; ``saved`` are in the database."""
         self.id = run_id
         self.scenario, self.params, self.seed, self.faults = scenario, params, seed, faults
-        self.sim = sim
+        self.engine = engine
         self.token = token
-        self.sent = 0  # events handed to the browser
+        self.sent = sent  # events handed to the browser
+        self.buffer = list(ahead)  # events from seq ``sent`` on, produced and not yet sent
         self.saved = saved  # events queued for the database (always >= sent)
         self.durable = saved  # events the database has (or that it refused, said to the client: save_failed)
         self.saving = None  # the latest save under way: when it is done, all queued before it are too
@@ -73,7 +65,7 @@ class LiveRun:
         self.writer = asyncio.Lock()
         self.arrow_shown = False
         self.lagging = False  # the database is behind: send without waiting until it catches up
-        self.engine = asyncio.Lock()  # a rewind off the loop and the player's batches take turns
+        self.stepping = asyncio.Lock()  # a rewind and the player's batches take turns
         self.lease = None  # this connection's right to write the run (a resume elsewhere takes it)
         self.taken = False  # another connection resumed the run: stop, write nothing more
         self.listener = None  # called with (code, message) when the client must hear of a failure
@@ -101,9 +93,10 @@ class LiveRun:
         """Validate a start request and create its Run; raises UnknownScenario or ParamError."""
         scenario = scenario_for(slug)
         params, faults = scenario.parse(raw_params, raw_faults)
-        sim = scenario.simulate(params, seed, faults)  # holds its init event: saved with the run, in one write
-        run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq, sim.trace[:1])
-        live = cls(run.id, scenario, params, seed, faults, run.owner_key, sim, min(len(sim.trace), 1))
+        engine = engine_for(scenario, params, seed)
+        first = await engine.new(faults)  # the init event: saved with the run, in one write
+        run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq, first[:1])
+        live = cls(run.id, scenario, params, seed, faults, run.owner_key, engine, 0, len(first[:1]), first)
         live.lease = run.lease
         live.drive()
         return live
@@ -121,23 +114,18 @@ class LiveRun:
             raise Forbidden("only the browser that started a run can resume it")
         scenario = scenario_for(run.scenario)
         run, lease = await store.atake_over(run.id)  # from here the older connection writes nothing
-
-        def rerun():
-            sim = scenario.simulate(run.params, run.seed, run.all_faults)
-            sim.advance(run.event_count - len(sim.trace))
-            return sim
-
-        sim = await off_loop(rerun)
-        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key, sim,
-                   min(run.event_count, len(sim.trace)))
+        engine = engine_for(scenario, run.params, run.seed)
+        ahead = await engine.new(run.all_faults, run.event_count, run.event_count)
+        sent = min(run.event_count, engine.length)
+        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key, engine, sent, sent, ahead)
         live.injected = list(run.interventions)
-        live.lease, live.sent = lease, live.saved
+        live.lease = lease
         live.drive()
         return live
 
-    def events(self, start):
-        """Events already sent, from seq ``start``: what a reconnecting browser missed."""
-        return self.sim.trace[start:self.sent]
+    async def events(self, start):
+        """Events already sent, from seq ``start``: what a reconnecting browser missed (from the store)."""
+        return [e for e in await store.aevents_from(self.id, start) if e["seq"] < self.sent]
 
     @classmethod
     async def branch(cls, run_id, seq, raw_fault):
@@ -156,34 +144,42 @@ class LiveRun:
         before = [f for f in parent.all_faults if f.get("seq", 0) < seq or "seq" not in f]
         live = await cls.start(parent.scenario, parent.params, parent.seed, before + [{**fault, "seq": seq}],
                                parent=parent.id, branch_seq=seq)
-        await off_loop(live.sim.advance, seq - len(live.sim.trace))  # the browser gets seq + 1 at once
+        live.buffer = await live.engine.new(before + [{**fault, "seq": seq}], seq)  # the browser gets seq + 1 at once
         return live
 
-    def until_first_arrow(self, limit=64):
+    async def until_first_arrow(self, limit=64):
         """Before the first arrow: how many events up to and including the first send (at most ``limit``)."""
         if self.arrow_shown:
             return 1
-        trace = self.sim.trace
-        for i in range(self.sent, self.sent + limit):
-            while i >= len(trace) and self.sim.step():
-                pass
-            if i >= len(trace) or trace[i]["kind"] == "send":
-                return i - self.sent + 1
+        if len(self.buffer) < limit and not self.engine.ended:
+            self.buffer += await self.engine.advance(limit - len(self.buffer))
+        for i, event in enumerate(self.buffer[:limit]):
+            if event["kind"] == "send":
+                return i + 1
         return 1
+
+    @property
+    def produced(self):
+        """Events the engine has produced: the browser's and those ahead of it."""
+        return self.sent + len(self.buffer)
 
     @property
     def pending(self):
         """Recorded interventions not yet applied: a branch shows its change before it pauses."""
-        return bool(self.sim.pending)
+        return self.engine.pending
 
     @property
     def waiting(self):
         """Everything sent, and the network held: the learner picks what arrives next."""
-        return self.sim.waiting and self.sent == len(self.sim.trace)
+        return self.engine.waiting and not self.buffer
 
     @property
     def ended(self):
-        return self.sim.ended and self.sent == len(self.sim.trace)
+        return self.engine.ended and not self.buffer
+
+    def close(self):
+        """The connection is done with this run: its engine lets the simulation go."""
+        self.engine.close()
 
     @property
     def seq(self):
@@ -195,62 +191,55 @@ class LiveRun:
         not fit this run (BadFault); the rewind runs off the event loop (Busy when the pool is full)."""
         if self.taken:
             raise TakenOver("another connection resumed this run and drives it now")
-        if self.sim.ended and self.sent == len(self.sim.trace):
+        if self.ended:
             raise BadFault("the run has ended")
-        fault = checked_fault(raw_fault, list(self.sim.nodes))
+        fault = checked_fault(raw_fault, self.scenario.node_ids(self.params))
         if "at" in fault or "seq" in fault:
             raise BadFault("a live intervention applies now: leave out at and seq")
-        async with self.engine:
+        async with self.stepping:
             await self.rewind()
-            msg = fault.get("match", {}).get("msg")
-            if msg is not None and msg not in self.sim.network.in_flight:
-                raise BadFault(f"message {msg} is not in flight any more")
-            fault = self.sim.inject(fault)
+            fault, events = await self.engine.inject(fault)  # BadFault when its message has gone meanwhile
+            self.buffer += events
             self.injected.append(fault)
             return fault
 
     async def rewind(self):
         """Bring the engine back to the browser's step: re-execute to the first step boundary from there
         (the same events, by determinism) and forget what was saved beyond it."""
-        if len(self.sim.trace) == self.sent:
+        if not self.buffer:
             return
-        faults, sent = self.faults + self.injected, self.sent
-
-        def rerun():
-            sim = self.scenario.simulate(self.params, self.seed, faults)
-            sim.advance(sent - len(sim.trace))
-            return sim
-
-        sim = await off_loop(rerun)
-        keep = len(sim.trace)
+        self.buffer = await self.engine.new(self.faults + self.injected, self.sent, self.sent)
+        keep = self.produced
         async with self.writer:
             self.unsaved = [e for e in self.unsaved if e["seq"] < keep]
             if self.saved > keep:
                 await store.atruncate(self.id, keep, self.lease)
             self.saved, self.durable = min(self.saved, keep), min(self.durable, keep)
-        self.sim = sim
 
     async def take(self, count):
         """The next ``count`` events (fewer at the end), saved before they are returned. While playing, the
         next stretch is computed and its save begun once three quarters of what is saved ahead have been
         sent, so the browser seldom waits for the database."""
-        async with self.engine:
+        async with self.stepping:
             end = self.sent + min(count, MAX_BATCH)
             if end > self.saved or self.saved - end < self.ahead // 4:
-                self.sim.advance(max(end, self.sent + self.ahead) - len(self.sim.trace))
-                self.queue_save(len(self.sim.trace))
+                more = max(end, self.sent + self.ahead) - self.produced
+                if more > 0 and not self.engine.ended:
+                    self.buffer += await self.engine.advance(more)
+                self.queue_save(self.produced)
             await self.until_saved(end)
             return self.hand_out(end)
 
     async def flush(self):
         """Everything the engine has produced beyond what was sent: after an intervention, shown at once."""
-        async with self.engine:
-            self.queue_save(len(self.sim.trace))
-            await self.until_saved(len(self.sim.trace))
-            return self.hand_out(len(self.sim.trace))
+        async with self.stepping:
+            self.queue_save(self.produced)
+            await self.until_saved(self.produced)
+            return self.hand_out(self.produced)
 
     def hand_out(self, upto):
-        batch = self.sim.trace[self.sent:upto]
+        batch = self.buffer[:upto - self.sent]
+        del self.buffer[:len(batch)]
         self.sent += len(batch)
         self.arrow_shown = self.arrow_shown or any(e["kind"] == "send" for e in batch)
         return batch
@@ -259,7 +248,7 @@ class LiveRun:
         """Queue the events up to ``upto`` for the database and start writing them."""
         if self.taken:
             raise TakenOver("another connection resumed this run and drives it now")
-        new = self.sim.trace[self.saved:upto]
+        new = self.buffer[self.saved - self.sent:upto - self.sent]
         if new:
             self.saved = upto
             self.unsaved.extend(new)
@@ -287,7 +276,7 @@ class LiveRun:
             delay, failures = SAVE_DELAY, 0
             while self.unsaved and not self.taken:
                 events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
-                summary = self.sim.summary if events[-1]["kind"] == "end" else None
+                summary = events[-1]["summary"] if events[-1]["kind"] == "end" else None
                 try:
                     await groupcommit.append(self.id, events, self.injected, summary, self.lease)
                     self.durable = max(self.durable, events[-1]["seq"] + 1)

@@ -10,6 +10,15 @@ def pytest_configure(config):
     config.pluginmanager.register(RerunWatch(), "rerun-watch")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def simulations_in_the_test_process():
+    """Tests put scenarios of their own into simulations.SCENARIOS, which an engine process (runs.engines)
+    would not see: in the test process live runs simulate here. The servers the tests start use one."""
+    from django.conf import settings
+
+    settings.ENGINE_WORKERS = 0
+
+
 @pytest.fixture(scope="session")
 def server_db(tmp_path_factory):
     with servers.server_database(tmp_path_factory.mktemp("server")) as url:

@@ -63,7 +63,7 @@ def server_env(database_url, **extra):
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "DEBUG": "false",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DJANGO_SETTINGS_MODULE": "config.settings",
            # with REDIS_URL the limits count across processes: the whole suite is one client at 127.0.0.1
-           "RATE_LIMIT_PAGES": "0", "RATE_LIMIT_RUNS": "0"}
+           "RATE_LIMIT_PAGES": "0", "RATE_LIMIT_RUNS": "0", "ENGINE_WORKERS": "1"}
     env.update(extra)
     return env
 

@@ -32,3 +32,25 @@ async def test_a_burst_of_more_commands_than_pooled_connections_waits_for_them_i
     layer = get_channel_layer()
     sizes = await asyncio.gather(*(layer.group_size(f"burst.{i}") for i in range(300)))
     assert sizes == [0] * 300 and not layer.degraded
+
+
+async def test_whether_anyone_watches_is_asked_for_every_run_of_the_process_in_one_question(monkeypatch):
+    """Five hundred runs streaming in one process each need to know every second whether anyone watches:
+    asked together, that is one pipelined question to Redis, not five hundred."""
+    from runs.forward import Audience
+
+    layer = get_channel_layer()
+    questions, real = [], layer.group_sizes
+
+    async def counting(groups):
+        questions.append(len(groups))
+        return await real(groups)
+
+    monkeypatch.setattr(layer, "group_sizes", counting)
+    await layer.group_add("run.watched", await layer.new_channel())
+    audience = Audience(layer)
+    answers = await asyncio.gather(*(audience.watched(f"run.{i}", 1.0) for i in range(200)),
+                                   audience.watched("run.watched", 1.0))
+    assert answers == [False] * 200 + [True] and questions == [201]
+    assert await audience.watched("run.5", 1.0) is False and questions == [201]  # fresh enough: not asked again
+    assert await audience.watched("run.5", 0) is False and questions == [201, 1]  # asked after the call

@@ -140,7 +140,7 @@ async def test_a_scenario_bug_during_a_rewind_is_internal_not_bad_fault(monkeypa
     await receive_until(comm, lambda m: m["type"] == "status")
     live_module = __import__("runs.live", fromlist=["x"])
     live = live_module._drivers[(await Run.objects.order_by("-created").afirst()).id]
-    live.sim.advance(30)  # saved ahead of the browser, so the intervention rewinds by re-execution
+    live.buffer += await live.engine.advance(30)  # ahead of the browser, so the intervention rewinds by re-execution
     monkeypatch.setattr(scenario, "crash_on_rerun", True, raising=False)
     original = scenario.simulate
     monkeypatch.setattr(scenario, "simulate", lambda *a, **k: (_ for _ in ()).throw(KeyError("bug in setup")))

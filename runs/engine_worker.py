@@ -1,0 +1,79 @@
+"""An engine process: holds live runs' simulations for a web process and steps them on request.
+
+It imports the simulations and nothing of Django. Requests come down a pipe as tuples ``(id, op, handle,
+*args)`` and each is answered ``(id, True, result)`` or ``(id, False, (kind, message))``, in order. Every
+result carries the simulation's ``info`` and the events it asked for. A run that has ended is dropped here
+at once (its info is kept): everything it produced has gone back already.
+"""
+import simulations
+
+
+class NotInFlight(Exception):
+    """The message an intervention names has been delivered or dropped meanwhile."""
+
+
+def info(sim):
+    return {"length": len(sim.trace), "ended": sim.ended, "waiting": sim.waiting, "pending": bool(sim.pending)}
+
+
+class Host:
+    """The simulations of one web process, by the handle it gave each."""
+
+    def __init__(self):
+        self.sims, self.ended = {}, {}
+
+    def new(self, handle, slug, params, seed, faults, upto, since):
+        """A fresh simulation of ``faults`` advanced to ``upto`` events; returns the events from ``since``."""
+        sim = simulations.get(slug).simulate(params, seed, faults)
+        sim.advance(upto - len(sim.trace))
+        return self.keep(handle, sim, since)
+
+    def advance(self, handle, count):
+        sim = self.sims.get(handle)
+        if sim is None:
+            return self.ended.get(handle) or {"length": 0, "ended": True, "waiting": False, "pending": False}, []
+        since = len(sim.trace)
+        sim.advance(count)
+        return self.keep(handle, sim, since)
+
+    def inject(self, handle, fault):
+        sim = self.sims[handle]
+        msg = fault.get("match", {}).get("msg")
+        if msg is not None and msg not in sim.network.in_flight:
+            raise NotInFlight(f"message {msg} is not in flight any more")
+        since = len(sim.trace)
+        fault = sim.inject(fault)
+        state, events = self.keep(handle, sim, since)
+        return state, events, fault
+
+    def keep(self, handle, sim, since):
+        state = info(sim)
+        if sim.ended:
+            self.sims.pop(handle, None)
+            self.ended[handle] = state
+        else:
+            self.sims[handle] = sim
+        return state, sim.trace[since:]
+
+    def close(self, handle):
+        self.sims.pop(handle, None)
+        self.ended.pop(handle, None)
+
+
+def serve(conn):
+    """The engine process's loop: until the web process goes (the pipe closes)."""
+    host = Host()
+    while True:
+        try:
+            request_id, op, *args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = getattr(host, op)(*args)
+        except NotInFlight as e:
+            conn.send((request_id, False, ("not_in_flight", str(e))))
+        except Exception as e:  # a scenario's bug: the run that met it is told internal, the others go on
+            conn.send((request_id, False, ("failed", f"{type(e).__name__}: {e}")))
+        else:
+            conn.send((request_id, True, result))
+

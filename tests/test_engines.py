@@ -1,0 +1,64 @@
+"""Live runs simulated in an engine process (runs.engines): the same protocol and the same traces, a web
+process that holds only what it has not sent, and an engine process that dies without taking the
+connection with it."""
+import os
+import signal
+
+import pytest
+
+import simulations
+from runs import engines
+from runs import live as live_module
+from runs.models import Run
+from tests import test_consumer, test_store
+from tests.test_consumer import connect, events_of, receive_until, start
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def engine_process(settings):
+    settings.ENGINE_WORKERS = 1
+
+
+# The protocol's own tests, each again with the simulation in an engine process.
+test_a_run_plays_to_its_end = test_consumer.test_play_streams_to_the_end_and_the_saved_run_equals_the_streamed_trace
+test_an_intervention = test_consumer.test_an_injected_crash_is_applied_now_recorded_and_replays_exactly
+test_a_branch = test_consumer.test_branching_from_a_saved_run_shares_its_past_and_links_back
+test_the_network_mode = test_consumer.test_network_mode_waits_for_the_learner_to_pick_each_message
+test_a_resume = test_consumer.test_a_reconnecting_browser_resumes_from_its_last_event_without_gap_or_duplicate
+test_a_take_over = test_store.test_a_second_connection_resuming_a_run_takes_it_over
+
+
+async def test_the_web_process_holds_only_what_is_ahead_of_the_browser():
+    comm = await connect()
+    started, events = await start(comm, scenario="gossip", params={"n": 64, "mode": "epidemic"})
+    await comm.send_json_to({"type": "step", "count": 1500})
+    events += events_of(await receive_until(comm, lambda m: m["type"] == "status"))
+    live = live_module._drivers[started["run"]]
+    assert isinstance(live.engine, engines.WorkerEngine)
+    assert len(events) == 1501 and live.sent == 1501 and len(live.buffer) < 100
+    gossip = simulations.get("gossip")
+    params, faults = gossip.parse({"n": 64, "mode": "epidemic"}, [])
+    expected = gossip.simulate(params, 0, faults)
+    expected.advance(1500)
+    assert events == expected.trace[:1501]
+    await comm.disconnect()
+
+
+async def test_an_engine_process_that_dies_is_said_as_internal_and_the_next_run_gets_a_new_one():
+    comm = await connect()
+    started, _ = await start(comm, params={"n": 16})
+    live = live_module._drivers[started["run"]]
+    os.kill(live.engine.worker.process.pid, signal.SIGKILL)
+    live.engine.worker.process.join(5)
+    await comm.send_json_to({"type": "step", "count": 5})
+    got = await receive_until(comm, lambda m: m["type"] == "error")
+    assert got[-1]["code"] == "internal"
+    assert (await Run.objects.aget(pk=started["run"])).event_count == 1  # nothing was made up meanwhile
+
+    started, events = await start(comm, params={"n": 4})
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    assert events == simulations.get("bully-election").run({"n": 4}, 0)
+    await comm.disconnect()
