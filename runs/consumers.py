@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -18,7 +19,8 @@ from .forward import Forwarder
 from .errors import RunError, TakenOver
 from .layers import LayerUnavailable
 from .live import MAX_AHEAD, MAX_BATCH, LiveRun
-from .window import Window, encode
+from .events import array
+from .window import Window
 
 TICK = 0.1  # seconds between batches while playing: ten frames a second, whatever the speed
 SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
@@ -38,6 +40,15 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
     player = None
     waker = None
     said_degraded = False
+
+    async def dispatch(self, message):
+        """As channels' own, without its hop to the database thread before every message (to close old
+        connections): with five hundred browsers acknowledging, that queued behind every write. This
+        consumer's database work runs in database_sync_to_async, which closes them itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.window = Window(self.send_text, self.let_go)
@@ -265,13 +276,13 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             await task
 
     async def publish(self, events):
-        """Send a batch to this browser and to everyone watching the run (when the channel layer answers),
-        encoded once for all of them."""
+        """Send a batch (runs.events: encoded where it was made) to this browser and to everyone watching the
+        run (when the channel layer answers)."""
         if not events:
             return
         if self.catchup.backlog:
             await self.catchup.send(force=True)  # what this browser missed comes first
-        events_json, first, last = encode(events), events[0]["seq"], events[-1]["seq"]
+        events_json, first, last = array(events).decode(), events[0][0], events[-1][0]
         await self.window.send_encoded(events_json, last)
         await self.forwarder.put(group_name(self.live.id), {
             "type": "run.events", "run": self.live.id, "first": first, "last": last, "events": events_json})

@@ -2,10 +2,12 @@
 
 It imports the simulations and nothing of Django. Requests come down a pipe as tuples ``(id, op, handle,
 *args)`` and each is answered ``(id, True, result)`` or ``(id, False, (kind, message))``, in order. Every
-result carries the simulation's ``info`` and the events it asked for. A run that has ended is dropped here
+result carries the simulation's ``info`` and the events it asked for, encoded (runs.events). A run that has ended is dropped here
 at once (its info is kept): everything it produced has gone back already.
 """
 import simulations
+
+from .events import encoded
 
 
 class NotInFlight(Exception):
@@ -13,7 +15,8 @@ class NotInFlight(Exception):
 
 
 def info(sim):
-    return {"length": len(sim.trace), "ended": sim.ended, "waiting": sim.waiting, "pending": bool(sim.pending)}
+    return {"length": len(sim.trace), "ended": sim.ended, "waiting": sim.waiting, "pending": bool(sim.pending),
+            "summary": sim.summary}
 
 
 class Host:
@@ -53,7 +56,7 @@ class Host:
             self.ended[handle] = state
         else:
             self.sims[handle] = sim
-        return state, sim.trace[since:]
+        return state, encoded(sim.trace[since:])
 
     def close(self, handle):
         self.sims.pop(handle, None)

@@ -7,7 +7,7 @@ machine has a second core) the simulations live there: the web process holds onl
 sent, and a re-execution (resume, branch, an intervention's rewind) runs there too, never on the event loop.
 With ENGINE_WORKERS=0 (and in the tests that define scenarios of their own) they run here, behind the same
 interface: ``new`` (re-)creates the simulation at some length, ``advance`` steps it, ``inject`` applies an
-intervention; each returns the events it produced, and ``length``, ``ended``, ``waiting``, ``pending`` say
+intervention; each returns the events it produced (encoded: runs.events), and ``length``, ``ended``, ``waiting``, ``pending`` say
 where it stands.
 """
 import asyncio
@@ -23,6 +23,7 @@ from django.conf import settings
 
 from . import engine_worker
 from .errors import HEAVY_JOBS, BadFault, heavy_slot
+from .events import encoded
 
 log = logging.getLogger(__name__)
 _pool = ThreadPoolExecutor(max_workers=HEAVY_JOBS, thread_name_prefix="rerun")
@@ -62,6 +63,7 @@ class LocalEngine:
     ended = property(lambda self: self.sim.ended)
     waiting = property(lambda self: self.sim.waiting)
     pending = property(lambda self: bool(self.sim.pending))
+    summary = property(lambda self: self.sim.summary)
 
     async def new(self, faults, upto=1, since=0):
         def make():
@@ -70,12 +72,12 @@ class LocalEngine:
             return sim
 
         self.sim = make() if upto <= 1 else await off_loop(make)
-        return self.sim.trace[since:]
+        return encoded(self.sim.trace[since:])
 
     async def advance(self, count):
         since = len(self.sim.trace)
         self.sim.advance(count)
-        return self.sim.trace[since:]
+        return encoded(self.sim.trace[since:])
 
     async def inject(self, fault):
         msg = fault.get("match", {}).get("msg")
@@ -83,7 +85,7 @@ class LocalEngine:
             raise BadFault(f"message {msg} is not in flight any more")
         since = len(self.sim.trace)
         fault = self.sim.inject(fault)
-        return fault, self.sim.trace[since:]
+        return fault, encoded(self.sim.trace[since:])
 
     def close(self):
         """The simulation goes with this engine (a closed run may still be asked where it stands)."""
@@ -102,6 +104,7 @@ class WorkerEngine:
     ended = property(lambda self: self.state["ended"])
     waiting = property(lambda self: self.state["waiting"])
     pending = property(lambda self: self.state["pending"])
+    summary = property(lambda self: self.state.get("summary"))
 
     async def new(self, faults, upto=1, since=0):
         with heavy_slot() if upto > 1 else nullcontext():  # re-executions stay bounded, as in this process

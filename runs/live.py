@@ -153,8 +153,8 @@ class LiveRun:
             return 1
         if len(self.buffer) < limit and not self.engine.ended:
             self.buffer += await self.engine.advance(limit - len(self.buffer))
-        for i, event in enumerate(self.buffer[:limit]):
-            if event["kind"] == "send":
+        for i, (_, kind, _) in enumerate(self.buffer[:limit]):
+            if kind == "send":
                 return i + 1
         return 1
 
@@ -211,7 +211,7 @@ class LiveRun:
         self.buffer = await self.engine.new(self.faults + self.injected, self.sent, self.sent)
         keep = self.produced
         async with self.writer:
-            self.unsaved = [e for e in self.unsaved if e["seq"] < keep]
+            self.unsaved = [e for e in self.unsaved if e[0] < keep]
             if self.saved > keep:
                 await store.atruncate(self.id, keep, self.lease)
             self.saved, self.durable = min(self.saved, keep), min(self.durable, keep)
@@ -241,7 +241,7 @@ class LiveRun:
         batch = self.buffer[:upto - self.sent]
         del self.buffer[:len(batch)]
         self.sent += len(batch)
-        self.arrow_shown = self.arrow_shown or any(e["kind"] == "send" for e in batch)
+        self.arrow_shown = self.arrow_shown or any(kind == "send" for _, kind, _ in batch)
         return batch
 
     def queue_save(self, upto):
@@ -276,10 +276,10 @@ class LiveRun:
             delay, failures = SAVE_DELAY, 0
             while self.unsaved and not self.taken:
                 events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
-                summary = events[-1]["summary"] if events[-1]["kind"] == "end" else None
+                summary = self.engine.summary if events[-1][1] == "end" else None
                 try:
                     await groupcommit.append(self.id, events, self.injected, summary, self.lease)
-                    self.durable = max(self.durable, events[-1]["seq"] + 1)
+                    self.durable = max(self.durable, events[-1][0] + 1)
                     if summary is not None:
                         self.compact_later()
                 except TakenOver:
@@ -319,9 +319,9 @@ class LiveRun:
             log.warning("run %s: compacting failed, it stays in more chunks: %r", self.id, e)
 
     def gave_up(self, events, error):
-        self.durable = max(self.durable, events[-1]["seq"] + 1)  # dropped, and the client told so
-        log.error("run %s: could not save events %d to %d, giving up: %r", self.id, events[0]["seq"],
-                  events[-1]["seq"], error)
-        self.tell("save_failed", f"The database did not take steps {events[0]['seq']} to {events[-1]['seq']}: "
+        first, last = events[0][0], events[-1][0]
+        self.durable = max(self.durable, last + 1)  # dropped, and the client told so
+        log.error("run %s: could not save events %d to %d, giving up: %r", self.id, first, last, error)
+        self.tell("save_failed", f"The database did not take steps {first} to {last}: "
                                  "they are shown but not saved, so the saved run may stop short of them.")
 

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 import simulations
 
+from .events import array
+
 
 def new_run_id():
     """72 random bits, URL-safe: unguessable and short enough to read out in class."""
@@ -98,7 +100,10 @@ class Chunk(models.Model):
 
     @staticmethod
     def pack(events, level=1):
-        """Fast while a run streams; the finished run is compacted at a higher level."""
+        """Trace events, or a live run's already encoded (runs.events): fast while a run streams; a finished run
+        in many small chunks is compacted at a higher level."""
+        if events and isinstance(events[0], tuple):
+            return zlib.compress(array(events), level)
         return zlib.compress(orjson.dumps(events, option=orjson.OPT_NON_STR_KEYS), level)
 
     def events(self):

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 
 from .errors import TakenOver, heavy_slot
+from .events import encoded
 from .models import Chunk, Run
 
 CHUNK = 2000  # events in one stored chunk
@@ -30,7 +31,8 @@ def new_lease():
 
 
 class Append(NamedTuple):
-    """One run's batch to save: its events (from any seq), its interventions so far, its summary once it ended."""
+    """One run's batch to save: its events (encoded, runs.events; from any seq), its interventions so far, its
+    summary once it ended."""
     run_id: str
     events: list
     interventions: list
@@ -40,7 +42,7 @@ class Append(NamedTuple):
 
 def append(run_id, events, interventions, summary=None, lease=None):
     """Save a batch before it is sent, so a browser never holds an event the database lacks (append_many)."""
-    taken = append_many([Append(run_id, events, interventions, summary, lease)])[0]
+    taken = append_many([Append(run_id, encoded(events), interventions, summary, lease)])[0]
     if taken:
         raise taken
 
@@ -64,9 +66,9 @@ def append_many(batches):
                 writes.append(b)
         _update_runs(writes)
         # Chunks cover exactly seqs 0 to event_count - 1: only a batch that starts before the end rewrites any.
-        if cuts := {b.run_id: b.events[0]["seq"] for b in writes if b.events and b.events[0]["seq"] < saved[b.run_id][1]}:
+        if cuts := {b.run_id: b.events[0][0] for b in writes if b.events and b.events[0][0] < saved[b.run_id][1]}:
             _cut(cuts)
-        _insert_chunks([(b.run_id, b.events[i]["seq"], len(b.events[i:i + CHUNK]), Chunk.pack(b.events[i:i + CHUNK]))
+        _insert_chunks([(b.run_id, b.events[i][0], len(b.events[i:i + CHUNK]), Chunk.pack(b.events[i:i + CHUNK]))
                         for b in writes for i in range(0, len(b.events), CHUNK)])
         return results
 
@@ -106,9 +108,9 @@ def _update_runs(writes):
             ends = {"status": Run.Status.ENDED, "summary": b.summary} if b.summary is not None else {}
             Run.objects.filter(pk=b.run_id).update(interventions=b.interventions, **ends)
         elif b.summary is None:
-            going.append((interventions(b.interventions), b.events[-1]["seq"] + 1, b.run_id))
+            going.append((interventions(b.interventions), b.events[-1][0] + 1, b.run_id))
         else:
-            ending.append((interventions(b.interventions), b.events[-1]["seq"] + 1, Run.Status.ENDED,
+            ending.append((interventions(b.interventions), b.events[-1][0] + 1, Run.Status.ENDED,
                            summary(b.summary), b.run_id))
     table, columns = quote(Run._meta.db_table), [quote(field(name).column) for name in
                                                   ("interventions", "event_count", "status", "summary", "id")]

@@ -368,3 +368,24 @@ async def test_a_finished_run_is_stored_in_few_compact_chunks():
     assert len(chunks) == 1
     assert len(bytes(chunks[0].data)) / run.event_count < 30
     await comm.disconnect()
+
+
+async def test_messages_do_not_queue_for_the_database_thread(monkeypatch):
+    """channels hops to the database thread to close old connections before every message; acks from five
+    hundred browsers then waited behind every write. This consumer's messages take no such hop."""
+    import channels.consumer
+
+    hops = []
+
+    async def hop():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", hop)
+    comm = await connect()
+    await start(comm)
+    for _ in range(10):
+        await comm.send_json_to({"type": "ack", "seq": 0})
+    await comm.send_json_to({"type": "pause"})
+    await receive_until(comm, lambda m: m["type"] == "status")
+    assert hops == []
+    await comm.disconnect()

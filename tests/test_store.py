@@ -8,6 +8,7 @@ from django.db import IntegrityError, OperationalError
 import simulations
 from runs import live as live_module
 from runs import store
+from runs.events import encoded
 from runs.models import Chunk, Run
 from tests.test_consumer import connect, events_of, receive_until, start
 
@@ -114,9 +115,9 @@ def test_several_runs_are_saved_in_one_transaction_and_a_fenced_off_one_is_told(
     events = trace()
     runs = [store.create_run("bully-election", {"n": 6}, 1, [], events=events[:1]) for _ in range(3)]
     stale = store.new_lease()
-    outcomes = store.append_many([store.Append(runs[0].id, events[1:10], [], None, runs[0].lease),
-                                  store.Append(runs[1].id, events[1:], [], events[-1]["summary"], runs[1].lease),
-                                  store.Append(runs[2].id, events[1:10], [], None, stale)])
+    outcomes = store.append_many([store.Append(runs[0].id, encoded(events[1:10]), [], None, runs[0].lease),
+                                  store.Append(runs[1].id, encoded(events[1:]), [], events[-1]["summary"], runs[1].lease),
+                                  store.Append(runs[2].id, encoded(events[1:10]), [], None, stale)])
     assert [type(o).__name__ for o in outcomes] == ["NoneType", "NoneType", "TakenOver"]
     first, second, third = (Run.objects.get(pk=r.id) for r in runs)
     assert first.trace() == events[:10] and first.event_count == 10 and first.status == "running"
@@ -162,7 +163,8 @@ async def test_runs_saving_at_once_share_transactions_and_one_bad_batch_fails_al
         return real(batches)
 
     monkeypatch.setattr(store, "aappend_many", sync_to_async(append_many))
-    outcomes = await asyncio.gather(*(groupcommit.append(r.id, events[1:20], [], None, r.lease) for r in runs),
+    batch = encoded(events[1:20])
+    outcomes = await asyncio.gather(*(groupcommit.append(r.id, batch, [], None, r.lease) for r in runs),
                                     return_exceptions=True)
     assert [type(o).__name__ for o in outcomes] == ["NoneType"] * 7 + ["IntegrityError"] + ["NoneType"] * 12
     assert groups == [20] + [1] * 20  # one transaction for all twenty; refused, then each alone
