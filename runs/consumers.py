@@ -22,10 +22,28 @@ from .live import MAX_AHEAD, MAX_BATCH, LiveRun
 from .events import array
 from .window import Window
 
-TICK = 0.1  # seconds between batches while playing: ten frames a second, whatever the speed
+TICK = 0.1  # seconds between a playing run's batches: ten frames a second, whatever the speed...
+FRAMES_PER_SECOND = 2500  # ...while the process's playing runs together stay within this many (tick())
 SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
 BASE_RATE = 4  # events per second at speed 1
 log = logging.getLogger(__name__)
+_playing = set()  # connections of this process whose run is playing
+
+
+def tick():
+    """Seconds between a playing run's batches: TICK, or more when so many runs play in this process that
+    ten frames a second each would pass FRAMES_PER_SECOND. A frame costs the process the same whatever it
+    holds (channels, daphne, autobahn, a write), so past that the frames carry more events each: every run
+    keeps its speed and its batches their pace, in fewer of them (500 at once: five a second)."""
+    return max(TICK, len(_playing) / FRAMES_PER_SECOND)
+
+
+def batch_size(rate):
+    """Events in one batch of a run playing at ``rate`` events a second."""
+    step = tick()
+    return 1 if rate * step < 1 else min(round(rate * step), MAX_BATCH)
+
+
 INTERNAL = {"type": "error", "code": "internal", "message":
             "Something failed on the server (it is logged); the run is saved up to what you see: reload to go on."}
 
@@ -73,6 +91,15 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
             pass
         if self.live and not self.live.ended:
             await store.aset_status(self.live.id, "interrupted")
+        self.forget()
+
+    def forget(self):
+        """Let go of what points back at this connection (callbacks bound to it), so that it is freed when it
+        closes rather than at the next full garbage collection: 500 closed connections were 30 MB meanwhile."""
+        if self.live:
+            self.live.listener = None
+        self.live = self.player = self.waker = None
+        self.window = self.catchup = self.forwarder = None
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -225,13 +252,15 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         (cancelling a half-sent batch could leave a shared Redis connection mid-reply)."""
         await self.status("playing")
         rate = BASE_RATE * speed
-        count = 1 if rate * TICK < 1 else min(round(rate * TICK), MAX_BATCH)
         loop = asyncio.get_running_loop()
         start, played = loop.time(), 0  # paced against the clock, so the speed asked for is the speed shown
-        live.ahead = min(MAX_AHEAD, max(count, int(rate * SAVE_AHEAD)))
+        live.ahead = min(MAX_AHEAD, max(batch_size(rate), int(rate * SAVE_AHEAD)))
+        _playing.add(self)
         try:
-            await self.publish(await live.take(max(count, await live.until_first_arrow())))  # no waiting for an arrow
+            first = max(batch_size(rate), await live.until_first_arrow())  # no waiting for the first arrow
+            await self.publish(await live.take(first))
             while not live.ended and not live.waiting and not halt.is_set():
+                count = batch_size(rate)
                 await self.nap(start + (played + count) / rate)
                 if halt.is_set():
                     return
@@ -246,6 +275,7 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
                 await self.publish(batch)
         finally:
             live.ahead = 1
+            _playing.discard(self)
         if live.ended or live.waiting:
             await self.status("ended" if live.ended else "waiting")
 

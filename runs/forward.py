@@ -88,6 +88,7 @@ class Forwarder:
         except TimeoutError:
             pass
         self.task.cancel()
+        self.task = self.degraded = None  # the task's frame holds this forwarder: no cycle left to collect
 
     async def forward(self):
         while True:
