@@ -4,8 +4,8 @@ Method. One daphne process (the bench's database and channel layer). For each le
 BENCH_VIEWERS_LEVELS (default 100,200,300,500) clients, one asyncio process opens that many WebSockets
 (``websockets``), spread over BENCH_VIEWERS_RAMP_SECONDS (default 2); each starts its own run
 (BENCH_VIEWERS_SCENARIO / BENCH_VIEWERS_PARAMS, default gossip epidemic n=64, long enough to play
-throughout) and plays it at BENCH_VIEWERS_SPEED (default 16: 64 events a second, sent as a batch of 3 every
-47 ms). Once the last client plays, and after one more second, the arrival time of every batch is recorded
+throughout) and plays it at BENCH_VIEWERS_SPEED (default 16: 64 events a second, sent as a batch of 6 every
+100 ms, or of 13 every 200 ms once the process plays 500 runs: runs.consumers.tick). Once the last client plays, and after one more second, the arrival time of every batch is recorded
 for BENCH_VIEWERS_SECONDS (default 8). A batch's latency is how much later it came than the server's own
 pace promises: the gap since the client's previous batch minus (events in the batch / events per second).
 A level passes when the 99th percentile of that latency, over all clients, is under 250 ms, every client

@@ -43,18 +43,18 @@ class LiveRun:
     While playing, the engine runs (and saves) up to ``ahead`` events beyond what the browser has, so
     the database sees one write every couple of seconds instead of one per batch; an intervention then
     rewinds the engine to the browser's step by re-executing (it is deterministic) and drops what was
-    saved beyond it. This process holds only the events not yet sent (``ahead``); what was sent is read
+    saved beyond it. This process holds only the events not yet sent (``buffer``); what was sent is read
     back from the store.
     """
 
-    def __init__(self, run_id, scenario, params, seed, faults, token, engine, sent, saved, ahead):
-        """``engine`` has produced ``ahead``, the events from seq ``sent`` on; ``saved`` are in the database."""
+    def __init__(self, run_id, scenario, params, seed, faults, token, engine, sent, saved, unsent):
+        """``engine`` has produced ``unsent``, the events from seq ``sent`` on; ``saved`` are in the database."""
         self.id = run_id
         self.scenario, self.params, self.seed, self.faults = scenario, params, seed, faults
         self.engine = engine
         self.token = token
         self.sent = sent  # events handed to the browser
-        self.buffer = list(ahead)  # events from seq ``sent`` on, produced and not yet sent
+        self.buffer = list(unsent)  # events from seq ``sent`` on, produced and not yet sent
         self.saved = saved  # events queued for the database (always >= sent)
         self.durable = saved  # events the database has (or that it refused, said to the client: save_failed)
         self.saving = None  # the latest save under way: when it is done, all queued before it are too
@@ -115,9 +115,9 @@ class LiveRun:
         scenario = scenario_for(run.scenario)
         run, lease = await store.atake_over(run.id)  # from here the older connection writes nothing
         engine = engine_for(scenario, run.params, run.seed)
-        ahead = await engine.new(run.all_faults, run.event_count, run.event_count)
+        unsent = await engine.new(run.all_faults, run.event_count, run.event_count)
         sent = min(run.event_count, engine.length)
-        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key, engine, sent, sent, ahead)
+        live = cls(run.id, scenario, run.params, run.seed, run.faults, run.owner_key, engine, sent, sent, unsent)
         live.injected = list(run.interventions)
         live.lease = lease
         live.drive()
