@@ -25,7 +25,7 @@ from . import servers
 from .common import RESULTS, ROOT, error_row, fmt
 
 FIGURES = ["engine", "first_arrow", "streaming", "viewers", "fanout", "diagram_render", "diagram_overlaps", "scroll",
-           "big_run", "page_weight", "memory", "explore"]
+           "big_run", "page_weight", "memory", "explore", "heavy"]
 TIMEOUTS = {"viewers": 360, "scroll": 300, "diagram_overlaps": 300, "big_run": 600}
 
 

@@ -205,5 +205,4 @@ aget_run = database_sync_to_async(get_run)
 atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
 atake_over = database_sync_to_async(take_over)
-# outside the one thread the other writes share, so the next run's first batch does not wait for it
-acompact = database_sync_to_async(compact, thread_sensitive=False)
+acompact = database_sync_to_async(compact)  # rare now (only runs in many small chunks), and cheap: with the other writes

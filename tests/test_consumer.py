@@ -405,23 +405,23 @@ async def test_a_closed_connection_is_freed_at_once_not_at_the_next_full_garbage
     30 MB of them, for a full collection that a busy process seldom makes."""
     import asyncio
     import gc
+    import weakref
 
-    from runs.consumers import RunConsumer
-
-    def alive():
-        return sum(isinstance(o, RunConsumer) for o in gc.get_objects())
+    from runs import heartbeat
 
     gc.collect()
     gc.disable()
     try:
-        before = alive()
+        others = set(heartbeat._holders)
         comm = await connect()
+        consumer = weakref.ref(next(c for c in heartbeat._holders if c not in others))  # this connection's
+        del others
         await start(comm, params={"n": 8})
         await comm.send_json_to({"type": "play", "speed": 100})
         await receive_until(comm, lambda m: m["type"] == "events")
         await comm.disconnect()
         del comm
         await asyncio.sleep(0.2)
-        assert alive() == before
+        assert consumer() is None
     finally:
         gc.enable()
