@@ -1,6 +1,7 @@
 """Settings from the environment: SQLite and the in-memory channel layer unless told otherwise."""
 import ipaddress
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -90,6 +91,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # disk flush to every streamed batch.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                                        "transaction_mode": "IMMEDIATE"}
+    # The tests' database is a file too (in memory where /dev/shm is), not Django's shared-cache in-memory one:
+    # that answers a second thread's write (a search, a save) with "table is locked" at once instead of waiting.
+    _shm = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_shm, f"lifelines-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")

@@ -151,6 +151,7 @@ def test_a_violation_found_only_at_the_end_shows_its_cause_on_screen(browser, li
         page.goto(f"{live_daphne.url}/s/event-driven-notes/?preset=dual-write&guide=0&autorun=1")
         page.select_option(".speed", "1000")
         page.wait_for_function("() => document.querySelector('.player').dataset.key", timeout=60000)
+        page.wait_for_selector("svg.diagram .mark.key")  # drawn in the frame after the player lands
         crash = page.locator("svg.diagram .mark.crash.key")
         assert crash.count() == 1  # the crash between commit and publish, not just the end-of-run verdict
         box, stage = crash.bounding_box(), page.locator(".diagram-scroll").bounding_box()

@@ -54,7 +54,8 @@ def test_a_search_finds_the_lost_last_ack_and_saves_its_run():
     assert res.status_code == 202
     status = wait(client, res.json())
     result = status["result"]
-    assert status["state"] == "done" and result["found"] and result["reached"] == "no_lone_attack"
+    assert status["state"] == "done", status
+    assert result["found"] and result["reached"] == "no_lone_attack"
     assert result["steps"] == ["drop the 1st ACK 2 from A to B"]
     run = Run.objects.get(pk=result["url"].split("/")[2])
     assert run.faults == result["faults"] and run.summary["violations"] == ["no_lone_attack"]
