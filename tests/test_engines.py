@@ -62,3 +62,31 @@ async def test_an_engine_process_that_dies_is_said_as_internal_and_the_next_run_
     events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
     assert events == simulations.get("bully-election").run({"n": 4}, 0)
     await comm.disconnect()
+
+
+def test_an_engine_process_frees_a_simulation_it_lets_go_of_without_a_full_collection():
+    """The engine process makes no full garbage collection (with 500 live runs each stopped it for a second):
+    a simulation that ends, is closed or is re-created is freed at once, by reference counting."""
+    import gc
+    import weakref
+
+    from runs.engine_worker import Host
+
+    host = Host()
+    gossip, _ = simulations.get("gossip").parse({"n": 16, "mode": "epidemic"}, [])
+    bully, _ = simulations.get("bully-election").parse({"n": 4}, [])
+    gc.collect()
+    gc.disable()
+    try:
+        host.new(1, "gossip", gossip, 0, [], 200, 0)
+        replaced = weakref.ref(host.sims[1])
+        host.new(1, "gossip", gossip, 0, [], 200, 0)  # a rewind
+        closed = weakref.ref(host.sims[1])
+        host.close(1)
+        host.new(2, "bully-election", bully, 0, [], 10, 0)
+        ended = weakref.ref(host.sims[2])
+        state, events = host.advance(2, 10_000)
+        assert state["ended"] and events[-1][1] == "end" and 2 not in host.sims
+        assert replaced() is None and closed() is None and ended() is None
+    finally:
+        gc.enable()
