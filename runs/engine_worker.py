@@ -6,8 +6,8 @@ it lets go of has its cycles broken (``dispose``), so that it is freed at once, 
 
 It imports the simulations and nothing of Django. Requests come down a pipe as tuples ``(id, op, handle,
 *args)`` and each is answered ``(id, True, result)`` or ``(id, False, (kind, message))``, in order. Every
-result carries the simulation's ``info`` and the events it asked for, encoded (runs.events). A run that has ended is dropped here
-at once (its info is kept): everything it produced has gone back already.
+result carries the simulation's ``info`` and the events it asked for, encoded (runs.events). A run that has
+ended is dropped here at once (its info is kept): everything it produced has gone back already.
 """
 import gc
 

@@ -7,8 +7,8 @@ machine has a second core) the simulations live there: the web process holds onl
 sent, and a re-execution (resume, branch, an intervention's rewind) runs there too, never on the event loop.
 With ENGINE_WORKERS=0 (and in the tests that define scenarios of their own) they run here, behind the same
 interface: ``new`` (re-)creates the simulation at some length, ``advance`` steps it, ``inject`` applies an
-intervention; each returns the events it produced (encoded: runs.events), and ``length``, ``ended``, ``waiting``, ``pending`` say
-where it stands.
+intervention; each returns the events it produced (encoded: runs.events), and ``length``, ``ended``,
+``waiting``, ``pending`` say where it stands.
 """
 import asyncio
 import itertools

@@ -146,8 +146,8 @@ def save_trace(scenario, params, seed, faults):
         trace = scenario.simulate(params, seed, faults).run()
     run = Run.objects.create(scenario=scenario.slug, params=params, seed=seed, faults=faults,
                              status=Run.Status.ENDED, event_count=len(trace), summary=trace[-1]["summary"])
-    Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + CHUNK]), data=Chunk.pack(trace[i:i + CHUNK], 6))
-                              for i in range(0, len(trace), CHUNK))
+    Chunk.objects.bulk_create(Chunk(run=run, start=i, count=len(trace[i:i + CHUNK]),
+                                    data=Chunk.pack(trace[i:i + CHUNK], 6)) for i in range(0, len(trace), CHUNK))
     return run
 
 
@@ -205,4 +205,4 @@ aget_run = database_sync_to_async(get_run)
 atruncate = database_sync_to_async(truncate)
 aset_status = database_sync_to_async(set_status)
 atake_over = database_sync_to_async(take_over)
-acompact = database_sync_to_async(compact)  # rare now (only runs in many small chunks), and cheap: with the other writes
+acompact = database_sync_to_async(compact)  # rare (runs in many small chunks) and cheap: with the other writes
