@@ -8,6 +8,7 @@ under way. Classroom fan-out (500 learners) is then one Redis message and 500 so
 import asyncio
 import logging
 
+from .layers import per_loop
 from .window import events_frame
 
 log = logging.getLogger(__name__)
@@ -19,11 +20,8 @@ def group_name(run_id):
 
 
 def fanout_for(layer):
-    """This process's fan-out over ``layer`` on the running event loop (tests run each on a loop of its own)."""
-    fanout = _fanouts.get(layer)
-    if fanout is None or fanout.loop is not asyncio.get_running_loop():
-        fanout = _fanouts[layer] = RunFanout(layer)
-    return fanout
+    """This process's fan-out over ``layer`` on the running event loop."""
+    return per_loop(_fanouts, layer, RunFanout)
 
 
 class RunFanout:

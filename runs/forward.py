@@ -9,7 +9,7 @@ import asyncio
 import logging
 import math
 
-from .layers import LayerUnavailable
+from .layers import LayerUnavailable, per_loop
 
 FORWARD_QUEUE = 8  # batches on their way to watchers before the owner's stream waits for Redis
 FORWARD_DRAIN = 5.0  # seconds a closing connection gives its last batches to reach the watchers
@@ -43,6 +43,11 @@ class Audience:
                 self.asking = asyncio.ensure_future(self.ask())
             await asyncio.shield(self.asking)
 
+    def nobody(self, group):
+        """Nobody watches ``group``, as asked less than WATCHERS_CHECK seconds ago (no question put now)."""
+        asked_at, anyone = self.known.get(group, (-math.inf, True))
+        return not anyone and self.loop.time() - asked_at < WATCHERS_CHECK
+
     async def ask(self):
         await asyncio.sleep(0)  # the other runs that need an answer now join this question
         asked_at, groups, self.wanted = self.loop.time(), list(self.wanted), set()
@@ -54,23 +59,18 @@ class Audience:
 
 
 def audience_for(layer):
-    audience = _audiences.get(layer)
-    if audience is None or audience.loop is not asyncio.get_running_loop():
-        audience = _audiences[layer] = Audience(layer)
-    return audience
+    return per_loop(_audiences, layer, Audience)
 
 
 class Forwarder:
     def __init__(self, layer, degraded):
         self.layer, self.degraded = layer, degraded  # degraded(): say that Redis does not answer
         self.queue = asyncio.Queue(FORWARD_QUEUE)
-        self.audience = (None, -WATCHERS_CHECK, True)  # (group, loop time asked, anyone in it)
         self.skipped = None  # the last batch nobody was there to watch
         self.task = asyncio.create_task(self.forward())
 
     async def put(self, group, message):
-        if self.queue.empty() and self.audience[0] == group and not self.audience[2] and \
-                asyncio.get_running_loop().time() - self.audience[1] < WATCHERS_CHECK:
+        if self.queue.empty() and hasattr(self.layer, "group_sizes") and audience_for(self.layer).nobody(group):
             self.skipped = (group, message)  # nobody watches, as asked just now: not even a hop to the task
             return
         await self.queue.put((group, message))
@@ -114,12 +114,7 @@ class Forwarder:
         was sent, and the next batch sent shows the watcher the gap it catches up on from the store."""
         if not hasattr(self.layer, "group_sizes"):  # the in-memory layer: a send costs nothing
             return True
-        asked_for, asked_at, anyone = self.audience
-        now = asyncio.get_running_loop().time()
-        if asked_for != group or now - asked_at >= fresh:
-            anyone = await audience_for(self.layer).watched(group, fresh)
-            self.audience = (group, now, anyone)
-        return anyone
+        return await audience_for(self.layer).watched(group, fresh)
 
     async def send_skipped(self):
         if self.skipped and await self.watched(self.skipped[0], 0):

@@ -21,6 +21,15 @@ POOL_WAIT = 5  # seconds a command waits for one of the pool's connections (redi
 DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
+def per_loop(cache, layer, make):
+    """``make(layer)``, made once per channel layer and event loop (tests run each on a loop of its own): what a
+    process keeps about a layer, such as its fan-out or its audience, belongs to the loop that serves its sockets."""
+    found = cache.get(layer)
+    if found is None or found.loop is not asyncio.get_running_loop():
+        found = cache[layer] = make(layer)
+    return found
+
+
 class LayerUnavailable(Exception):
     """The channel layer's server does not answer."""
 
