@@ -148,8 +148,9 @@ def test_a_violation_found_only_at_the_end_shows_its_cause_on_screen(browser, li
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     try:
-        page.goto(f"{live_daphne.url}/s/event-driven-notes/?preset=dual-write&guide=0&autorun=1")
-        page.select_option(".speed", "1000")
+        page.goto(f"{live_daphne.url}/s/event-driven-notes/?preset=dual-write&guide=0")
+        page.select_option(".speed", "1000")  # before Run: a speed picked mid-request can be lost (#12)
+        page.click("#run")
         page.wait_for_function("() => document.querySelector('.player').dataset.key", timeout=60000)
         page.wait_for_selector("svg.diagram .mark.key")  # drawn in the frame after the player lands
         crash = page.locator("svg.diagram .mark.crash.key")
