@@ -14,9 +14,10 @@ class RerunWatch:
         self.why = {}  # node id -> how its first try failed, so that the log says what to fix
 
     def pytest_runtest_logreport(self, report):
-        if report.outcome == "rerun" and report.nodeid not in self.rerun:
-            self.rerun.append(report.nodeid)
+        if report.outcome == "rerun" and report.nodeid not in self.why:
             self.why[report.nodeid] = str(report.longrepr)[-3000:]
+        elif report.when == "call" and report.passed and report.nodeid in self.why:
+            self.rerun.append(report.nodeid)  # a test that failed every try is reported as failed, not here
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):

@@ -91,3 +91,39 @@ def test_a_playing_run_is_acknowledged_about_once_a_second_not_once_a_batch(page
     batches = [m for m in received if m.startswith('{"type":"events"')]
     acks = [m for m in sent if m.startswith('{"type":"ack"')]
     assert len(batches) >= 20 and 2 <= len(acks) <= 6, (len(batches), len(acks))
+
+
+def test_a_speed_chosen_before_the_server_answers_play_is_sent(page, live_daphne):
+    """Run with autoplay: the "paused" that answers the start reaches the page after it asked to play. A speed
+    chosen before the server's "playing" arrives must still reach the server, not be lost as "nothing plays"."""
+    asked, held = [], []
+
+    def relay(ws):
+        server = ws.connect_to_server()
+
+        def to_page(message):
+            # Hold everything after the answer to the start, so the page sits between "paused" and "playing".
+            if held or '"state":"playing"' in message.replace(" ", ""):
+                held.append(message)
+            else:
+                ws.send(message)
+
+        def to_server(message):
+            if '"type":"play"' in message.replace(" ", ""):
+                asked.append(message)
+            server.send(message)
+
+        server.on_message(to_page)
+        ws.on_message(to_server)
+
+    page.route_web_socket(re.compile(r"/ws/"), relay)
+    page.goto(f"{live_daphne.url}/s/two-generals/?guide=0")
+    page.select_option(".speed", "1")
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('.player').player.runId")
+    page.wait_for_timeout(300)  # the start's "paused" has arrived; the server's "playing" is held
+    assert len(asked) == 1 and held
+    page.select_option(".speed", "1000")
+    page.wait_for_timeout(300)
+    assert len(asked) == 2 and '"speed":1000' in asked[1].replace(" ", ""), asked
+    assert page.locator('[data-act="play"]').text_content() == "Pause"

@@ -25,8 +25,8 @@ def pytest_configure(config):
 '''
 
 
-def run_flaky_suite(tmp_path, ci):
-    (tmp_path / "test_flaky_one.py").write_text(FLAKY)
+def run_flaky_suite(tmp_path, ci, source=FLAKY):
+    (tmp_path / "test_flaky_one.py").write_text(source)
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "tried").unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS")}
@@ -50,3 +50,10 @@ def test_outside_ci_the_rerun_is_named_and_the_run_passes(tmp_path):
     assert result.returncode == 0, result.stdout
     assert "FLAKY test_flaky_one.py::test_passes_on_its_second_try" in result.stdout
     assert "CI would fail this run" in result.stdout
+
+
+def test_a_test_that_fails_every_try_is_a_failure_not_a_flake(tmp_path):
+    result = run_flaky_suite(tmp_path, ci=False, source="def test_always_fails():\n    assert False\n")
+    assert result.returncode == 1, result.stdout
+    assert "1 failed, 1 rerun" in result.stdout
+    assert "FLAKY" not in result.stdout and "passed only when tried again" not in result.stdout

@@ -94,7 +94,7 @@ export function bindControls(p) {
     p.setCursor(n);
   });
   p.root.addEventListener("change", (ev) => onChange(p, ev));
-  p.speed.addEventListener("change", () => { if (p.playing && p.atHead() && p.mode === "live") p.send({ type: "play", speed: Number(p.speed.value) }); });
+  p.speed.addEventListener("change", () => { if (p.playing && p.atHead() && p.mode === "live") p.askPlay(); });
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest("input, select, textarea") || ev.metaKey || ev.ctrlKey || ev.altKey) return;
     const event = (ev.key === "Enter" || ev.key === " ") && ev.target.closest("svg.diagram [data-seq]");

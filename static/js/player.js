@@ -27,6 +27,7 @@ export class Player {
     this.cursor = 0;
     this.ended = false;
     this.playing = false;
+    this.asked = false; // a play request the server has not answered yet
     this.follow = true;
     this.room = null; // a Room (room.js) sets itself here when the page is a classroom
     this.$ = (sel) => root.querySelector(sel);
@@ -147,9 +148,14 @@ export class Player {
       case "status":
         if (msg.state === "ended") this.ended = true;
         if (msg.state === "waiting") this.announce("You are the network: pick the next message to deliver (In flight, on the right).");
+        // A "paused" sent before the server read our play (the answer to Run, say) is not an answer to it:
+        // meanwhile the player stays playing, so a speed chosen now still reaches the server.
+        if (msg.state === "paused" && this.asked) break;
+        this.asked = false;
         this.setPlaying(msg.state === "playing");
         break;
       case "error":
+        if (this.asked) { this.asked = false; this.setPlaying(false); }
         this.announce(`${msg.message}`, true);
         if (msg.errors) showFieldErrors(msg.errors);
         break;
@@ -280,7 +286,13 @@ export class Player {
     if (this.ended && this.atHead()) { this.follow = false; this.setCursor(1); this.diagram.reveal(0, 0); }
     this.setPlaying(true);
     if (!this.atHead() || this.mode === "replay" || this.ended) return this.tickLocal();
+    this.askPlay();
+  }
+
+  // Hand playing to the server, at the head of a live run: it streams at the chosen speed.
+  askPlay() {
     this.follow = true;
+    this.asked = true;
     this.send({ type: "play", speed: Number(this.speed.value) });
   }
 
@@ -289,7 +301,7 @@ export class Player {
     clearTimeout(this.timer);
     if (!this.playing) return;
     if (this.atHead()) {
-      if (this.mode === "live" && !this.ended) { this.follow = true; return this.send({ type: "play", speed: Number(this.speed.value) }); }
+      if (this.mode === "live" && !this.ended) return this.askPlay();
       return this.setPlaying(false);
     }
     const rate = BASE_RATE * Number(this.speed.value);
@@ -300,6 +312,7 @@ export class Player {
 
   pause() {
     clearTimeout(this.timer);
+    this.asked = false;
     this.send({ type: "pause" });
     this.setPlaying(false);
   }
