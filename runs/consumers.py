@@ -26,6 +26,7 @@ TICK = 0.1  # seconds between a playing run's batches: ten frames a second, what
 FRAMES_PER_SECOND = 2500  # ...while the process's playing runs together stay within this many (tick())
 SAVE_AHEAD = 2.0  # seconds of play the engine computes and saves ahead of the browser
 BASE_RATE = 4  # events per second at speed 1
+FIRST_ARROW = 64  # a slow run's first batch reaches its first arrow if one comes within this many events
 log = logging.getLogger(__name__)
 _playing = set()  # connections of this process whose run is playing
 
@@ -257,7 +258,9 @@ class RunConsumer(RoomMixin, AsyncWebsocketConsumer):
         live.ahead = min(MAX_AHEAD, max(batch_size(rate), int(rate * SAVE_AHEAD)))
         _playing.add(self)
         try:
-            first = max(batch_size(rate), await live.until_first_arrow())  # no waiting for the first arrow
+            first = batch_size(rate)
+            if first < FIRST_ARROW:  # no waiting for the first arrow
+                first = max(first, await live.until_first_arrow(FIRST_ARROW))
             await self.publish(await live.take(first))
             while not live.ended and not live.waiting and not halt.is_set():
                 count = batch_size(rate)

@@ -14,6 +14,7 @@ from .engines import engine_for
 from .errors import BadFault, Forbidden, TakenOver, UnknownRun, UnknownScenario
 
 MAX_BATCH = 2_000  # events in one frame to the browser
+STRETCH = 500  # events the engine computes per request far ahead: each is saved while it computes the next
 MAX_AHEAD = 10_000  # events the engine may compute and save ahead of the browser: one write at high speed
 SAVE_WAIT = 2.0  # seconds a batch waits for the database before it is sent anyway
 SAVE_RETRIES = 8  # attempts at a write while the database is locked or down (about 20 s), then give up
@@ -58,7 +59,9 @@ class LiveRun:
         self.saved = saved  # events queued for the database (always >= sent)
         self.durable = saved  # events the database has (or that it refused, said to the client: save_failed)
         self.saving = None  # the latest save under way: when it is done, all queued before it are too
+        self.landed = asyncio.Event()  # set (and cleared at once) whenever a write lands: durable moved
         self.compacting = None
+        self.chunks = None  # how many chunks the store holds the run in, when this process knows
         self.ahead = 1  # how far the engine may run ahead of the browser, in events
         self.injected = []  # live interventions as recorded, for exact re-execution
         self.unsaved = []  # sent or about to be sent, not yet in the database
@@ -97,7 +100,7 @@ class LiveRun:
         first = await engine.new(faults)  # the init event: saved with the run, in one write
         run = await store.acreate_run(slug, params, seed, faults, parent, branch_seq, first[:1])
         live = cls(run.id, scenario, params, seed, faults, run.owner_key, engine, 0, len(first[:1]), first)
-        live.lease = run.lease
+        live.lease, live.chunks = run.lease, 1
         live.drive()
         return live
 
@@ -147,7 +150,7 @@ class LiveRun:
         live.buffer = await live.engine.new(before + [{**fault, "seq": seq}], seq)  # the browser gets seq + 1 at once
         return live
 
-    async def until_first_arrow(self, limit=64):
+    async def until_first_arrow(self, limit):
         """Before the first arrow: how many events up to and including the first send (at most ``limit``)."""
         if self.arrow_shown:
             return 1
@@ -214,19 +217,25 @@ class LiveRun:
             self.unsaved = [e for e in self.unsaved if e[0] < keep]
             if self.saved > keep:
                 await store.atruncate(self.id, keep, self.lease)
+                self.chunks = None
             self.saved, self.durable = min(self.saved, keep), min(self.durable, keep)
 
     async def take(self, count):
         """The next ``count`` events (fewer at the end), saved before they are returned. While playing, the
         next stretch is computed and its save begun once three quarters of what is saved ahead have been
-        sent, so the browser seldom waits for the database."""
+        sent, so the browser seldom waits for the database; far ahead (a fast run), in STRETCHes, each saved
+        while the engine computes the next."""
         async with self.stepping:
             end = self.sent + min(count, MAX_BATCH)
             if end > self.saved or self.saved - end < self.ahead // 4:
-                more = max(end, self.sent + self.ahead) - self.produced
-                if more > 0 and not self.engine.ended:
-                    self.buffer += await self.engine.advance(more)
-                self.queue_save(self.produced)
+                target = max(end, self.sent + self.ahead)
+                while self.produced < target and not self.engine.ended:
+                    events = await self.engine.advance(min(STRETCH, target - self.produced))
+                    if not events:
+                        break  # the network is held: the learner picks what arrives next
+                    self.buffer += events
+                    self.queue_save(self.produced)
+                self.queue_save(self.produced)  # what was computed before (the start's, an intervention's)
             await self.until_saved(end)
             return self.hand_out(end)
 
@@ -258,12 +267,13 @@ class LiveRun:
         """Wait until the database has the events before ``upto``, so a browser never holds an event the
         database lacks; when the database is locked or down, go on after SAVE_WAIT and let the writer catch
         up later."""
-        if upto > self.durable and self.saving is not None and not self.lagging:
-            try:
-                await asyncio.wait_for(asyncio.shield(self.saving), SAVE_WAIT)
-            except TimeoutError:
-                self.lagging = True
-                log.warning("run %s: the database is slow; streaming on, saving later", self.id)
+        try:
+            async with asyncio.timeout(SAVE_WAIT):
+                while upto > self.durable and not (self.saving is None or self.saving.done() or self.lagging):
+                    await self.landed.wait()  # a write landed (the first may be all this batch needs)
+        except TimeoutError:
+            self.lagging = True
+            log.warning("run %s: the database is slow; streaming on, saving later", self.id)
         if self.taken:
             raise TakenOver("another connection resumed this run and drives it now")
 
@@ -280,7 +290,10 @@ class LiveRun:
                 try:
                     await groupcommit.append(self.id, events, self.injected, summary, self.lease)
                     self.durable = max(self.durable, events[-1][0] + 1)
-                    if summary is not None:
+                    if self.chunks is not None:
+                        self.chunks += -(-len(events) // store.CHUNK)
+                    if summary is not None and (self.chunks is None or store.in_small_chunks(self.chunks,
+                                                                                            self.durable)):
                         self.compact_later()
                 except TakenOver:
                     self.lost()
@@ -297,7 +310,13 @@ class LiveRun:
                 except DatabaseError as e:
                     self.gave_up(events, e)
                 del self.unsaved[:len(events)]
+                self.wake_waiters()
             self.lagging = False
+        self.wake_waiters()  # this save is done (with nothing to write, it may be the one they wait for)
+
+    def wake_waiters(self):
+        self.landed.set()
+        self.landed.clear()
 
     def compact_later(self):
         """The finished run in a few well-compressed chunks, while its end is already on its way."""
@@ -308,9 +327,9 @@ class LiveRun:
     async def settled(self):
         """Wait until what was computed is stored (the write under way, and once the run has ended its
         compaction): a status says where the run stands, saved. Not while the database lags."""
-        for task in (self.saving, self.compacting):
-            if task is not None and not self.lagging:
-                await asyncio.shield(task)
+        for task in ("saving", "compacting"):  # in turn: the last write starts the compaction
+            if getattr(self, task) is not None and not self.lagging:
+                await asyncio.shield(getattr(self, task))
 
     async def compact(self):
         try:

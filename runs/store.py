@@ -13,6 +13,7 @@ from .events import encoded
 from .models import Chunk, Run
 
 CHUNK = 2000  # events in one stored chunk
+SMALL_CHUNK = 200  # events in a chunk under which zlib's 32 KiB window would hold more: a run saved in such is compacted
 
 
 def create_run(scenario, params, seed, faults, parent=None, branch_seq=None, events=()):
@@ -129,7 +130,7 @@ def compact(run_id, size=CHUNK):
     CPU than its streaming did (zlib level 9 about 12 us an event, level 6 about 2.4, for 14-16 bytes an event
     instead of about 27 at level 1). One transaction of its own: a failure leaves the run whole, in more chunks."""
     counts = list(Chunk.objects.filter(run_id=run_id).values_list("count", flat=True))
-    if len(counts) <= -(-sum(counts) // size) + 2:
+    if not in_small_chunks(len(counts), sum(counts)):
         return
     events = [e for chunk in Chunk.objects.filter(run_id=run_id).order_by("start") for e in chunk.events()]
     packed = [Chunk(run_id=run_id, start=i, count=len(events[i:i + size]), data=Chunk.pack(events[i:i + size], 6))
@@ -137,6 +138,12 @@ def compact(run_id, size=CHUNK):
     with transaction.atomic():
         Chunk.objects.filter(run_id=run_id).delete()
         Chunk.objects.bulk_create(packed)
+
+
+def in_small_chunks(chunks, events):
+    """Whether a run of ``events`` stored in ``chunks`` would be smaller compacted (they average so few events
+    that zlib's window could hold more)."""
+    return chunks > 2 and events < SMALL_CHUNK * chunks
 
 
 def save_trace(scenario, params, seed, faults):

@@ -425,3 +425,27 @@ async def test_a_closed_connection_is_freed_at_once_not_at_the_next_full_garbage
         assert consumer() is None
     finally:
         gc.enable()
+
+
+async def test_a_slow_run_s_first_batch_reaches_its_first_arrow_and_a_fast_one_asks_nothing_extra(monkeypatch):
+    """At speed 1 the first batch holds the events up to the first arrow (no wait for it); a fast run's first
+    batch is larger than that anyway, so the engine is not asked where the first arrow is."""
+    from runs.live import LiveRun
+
+    asked, real = [], LiveRun.until_first_arrow
+
+    async def until_first_arrow(self, limit):
+        asked.append(limit)
+        return await real(self, limit)
+
+    monkeypatch.setattr(LiveRun, "until_first_arrow", until_first_arrow)
+    comm = await connect()
+    await start(comm, params={"n": 6})
+    await comm.send_json_to({"type": "play", "speed": 1000})
+    await receive_until(comm, lambda m: m.get("state") == "ended")
+    assert asked == []
+    await start(comm, params={"n": 6})
+    await comm.send_json_to({"type": "play", "speed": 1})
+    got = await receive_until(comm, lambda m: m["type"] == "events")
+    assert asked and any(e["kind"] == "send" for e in got[-1]["events"])
+    await comm.disconnect()

@@ -1,13 +1,15 @@
 """Live runs simulated in an engine process (runs.engines): the same protocol and the same traces, a web
 process that holds only what it has not sent, and an engine process that dies without taking the
 connection with it."""
+import asyncio
 import os
 import signal
 
 import pytest
+from asgiref.sync import sync_to_async
 
 import simulations
-from runs import engines
+from runs import engines, store
 from runs import live as live_module
 from runs.models import Run
 from tests import test_consumer, test_store
@@ -90,3 +92,49 @@ def test_an_engine_process_frees_a_simulation_it_lets_go_of_without_a_full_colle
         assert replaced() is None and closed() is None and ended() is None
     finally:
         gc.enable()
+
+
+async def test_a_fast_run_is_computed_and_saved_in_stretches(monkeypatch):
+    """Far ahead, the engine computes STRETCH events at a time and each is saved while it computes the next:
+    no write waits for the whole run to be computed first."""
+    writes, real = [], store.append_many
+
+    def append_many(batches):
+        writes.extend(len(b.events) for b in batches)
+        return real(batches)
+
+    monkeypatch.setattr(store, "aappend_many", sync_to_async(append_many))
+    comm = await connect()
+    started, events = await start(comm, "gossip", {"n": 64, "mode": "epidemic"})
+    await comm.send_json_to({"type": "play", "speed": 100000})
+    events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
+    assert events == simulations.get("gossip").run({"n": 64, "mode": "epidemic"})
+    assert len(events) > 3 * live_module.STRETCH and len(writes) >= 4
+    assert max(writes) < 2 * live_module.STRETCH  # a stretch, and what the start and first arrow brought
+    run = await Run.objects.aget(pk=started["run"])
+    assert await sync_to_async(run.trace)() == events
+    await comm.disconnect()
+
+
+async def test_a_batch_goes_once_its_own_events_are_saved_not_the_later_ones(monkeypatch):
+    """A write still under way for events after the batch does not hold the batch back."""
+    from runs import groupcommit
+
+    later, real = asyncio.Event(), groupcommit.append
+
+    async def append(run_id, events, *args):
+        if events[0][0] > 1:
+            await later.wait()  # the second stretch's write hangs until the end of the test
+        else:
+            await asyncio.sleep(0.3)  # the first lands after the second stretch is computed and queued
+        return await real(run_id, events, *args)
+
+    monkeypatch.setattr(groupcommit, "append", append)
+    live = await live_module.LiveRun.start("gossip", {"n": 64, "mode": "epidemic"}, 0, [])
+    live.ahead = 2 * live_module.STRETCH
+    batch = await asyncio.wait_for(live.take(100), live_module.SAVE_WAIT / 2)
+    assert [seq for seq, _, _ in batch] == list(range(100)) and not live.lagging
+    later.set()
+    await live.settled()
+    live.close()
+

@@ -171,3 +171,22 @@ async def test_runs_saving_at_once_share_transactions_and_one_bad_batch_fails_al
     for r in runs:
         saved = await sync_to_async(lambda: Run.objects.get(pk=r.id).trace())()
         assert saved == (events[:1] if r.id == bad else events[:20])
+
+
+async def test_a_run_saved_in_large_writes_is_not_asked_to_compact(monkeypatch):
+    """Whether a finished run needs compacting is known from its writes: no database question when not."""
+    asked = []
+    monkeypatch.setattr(store, "acompact", sync_to_async(lambda run_id: asked.append(run_id)))
+    comm = await connect()
+    await start(comm, "gossip", {"n": 64, "mode": "epidemic"})
+    await comm.send_json_to({"type": "play", "speed": 100000})
+    await receive_until(comm, lambda m: m.get("state") == "ended")
+    assert asked == []
+    started, _ = await start(comm, params={"n": 16})
+    for _ in range(30):
+        await comm.send_json_to({"type": "step", "count": 3})
+        await receive_until(comm, lambda m: m["type"] == "status")
+    await comm.send_json_to({"type": "play", "speed": 10000})
+    await receive_until(comm, lambda m: m.get("state") == "ended")
+    assert asked == [started["run"]]
+    await comm.disconnect()
