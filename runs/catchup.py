@@ -1,8 +1,9 @@
 """What a connection has to catch up on, sent in frames well under 1 MiB, in order, as its window allows.
 
 Two kinds: a resumed run's events the browser missed (held in memory, from the LiveRun), and a watched
-run's saved events (fetched from the store again whenever half the window is free, so a late watcher of a
-long run never holds it all).
+run's saved events (fetched from the store, a window's worth at a time, whenever half the window is free, so
+a late watcher of a long run never holds it all). Both are encoded events (runs.events), cut from the stored
+chunks without being parsed.
 
 A watched run's live batches come from this process's fan-out (runs.fanout) in order, and go out at once when
 nothing is before them; otherwise they wait their turn behind the catch-up under way.
@@ -60,18 +61,17 @@ class CatchUp:
         if not (self.watching and self.behind) or win.unacked > window() // 2:
             return
         run = self.watching
-        events = await store.aevents_from(run, self.watched_to)
-        events = [e for e in events if e["seq"] >= self.watched_to]
-        if events and events[0]["seq"] != self.watched_to:
+        events, more = await store.aevents_from(run, self.watched_to, window() - win.unacked)
+        if events and events[0][0] != self.watched_to:
             events = []  # the store does not have where this watcher is: live batches (or a new watch) will do
         i = 0
         while i < len(events) and win.unacked < window():
             k = fits(events, i, limit)
             batch = events[i:i + k]
-            self.watched_to = batch[-1]["seq"] + 1
-            await win.send_events(batch, run=run, **{"from": batch[0]["seq"]})
+            self.watched_to = batch[-1][0] + 1
+            await win.send_events(batch, run=run, **{"from": batch[0][0]})
             i += k
-        self.behind = i < len(events)
+        self.behind = i < len(events) or (more and bool(events))
 
     async def offer(self, run, first, last, frame):
         """A live batch of ``run`` (its ``frame`` built once for every watcher in the process): sent now when

@@ -128,7 +128,8 @@ class LiveRun:
 
     async def events(self, start):
         """Events already sent, from seq ``start``: what a reconnecting browser missed (from the store)."""
-        return [e for e in await store.aevents_from(self.id, start) if e["seq"] < self.sent]
+        events, _ = await store.aevents_from(self.id, start)
+        return [e for e in events if e[0] < self.sent]
 
     @classmethod
     async def branch(cls, run_id, seq, raw_fault):

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 from .errors import TakenOver, heavy_slot
 from .events import encoded
+from .events import size as event_size
 from .models import Chunk, Run
 
 CHUNK = 2000  # events in one stored chunk
@@ -197,12 +198,18 @@ def set_status(run_id, status):
     Run.objects.filter(pk=run_id, status__in=[Run.Status.RUNNING, Run.Status.INTERRUPTED]).update(status=status)
 
 
-def events_from(run_id, start):
-    events = []
-    for chunk in Chunk.objects.filter(run_id=run_id, start__gte=0).order_by("start"):
-        if chunk.start + chunk.count > start:
-            events.extend(e for e in chunk.events() if e["seq"] >= start)
-    return events
+def events_from(run_id, start, budget=None):
+    """The saved events from seq ``start`` on (encoded, runs.events) and whether more follow: whole chunks
+    until they hold ``budget`` bytes, so that a catch-up reads only what it can send next."""
+    events, size = [], 0
+    chunks = Chunk.objects.filter(run_id=run_id).annotate(end=F("start") + F("count")).filter(end__gt=start)
+    for chunk in chunks.order_by("start").iterator(chunk_size=16):
+        if budget is not None and size >= budget:
+            return events, True
+        got = [e for e in chunk.encoded() if e[0] >= start]
+        events += got
+        size += sum(map(event_size, got)) if budget is not None else 0
+    return events, False
 
 
 acreate_run = database_sync_to_async(create_run)

@@ -8,9 +8,9 @@ import asyncio
 import collections
 import json
 
-import orjson
 from django.conf import settings
 
+from .events import array, size
 from .protocol import ProtocolError
 
 WINDOW = 4 * 2**20  # defaults of settings.WS_WINDOW_BYTES, WS_SLOW_SECONDS, WS_FRAME_BYTES (README)
@@ -33,11 +33,6 @@ def frame_bytes():
     return max(1024, min(getattr(settings, "WS_FRAME_BYTES", FRAME_BYTES), window() // 4))
 
 
-def encode(events):
-    """A batch's events as JSON, once: the owner's frame and every watcher's are built around it."""
-    return orjson.dumps(events, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 def events_frame(events_json, **extra):
     """An ``events`` frame around an encoded batch; ``extra`` (run, from) are plain JSON values."""
     head = "".join(f",{json.dumps(k)}:{json.dumps(v, separators=(',', ':'))}" for k, v in extra.items())
@@ -45,11 +40,12 @@ def events_frame(events_json, **extra):
 
 
 def fits(events, start, limit):
-    """How many events from ``start`` make a frame of at most ``limit`` bytes (at least one)."""
-    size, i = 64, start
+    """How many encoded events (runs.events) from ``start`` make a frame of at most ``limit`` bytes (at least
+    one)."""
+    total, i = 64, start
     while i < len(events):
-        size += len(orjson.dumps(events[i], option=orjson.OPT_NON_STR_KEYS)) + 1
-        if size > limit and i > start:
+        total += size(events[i])
+        if total > limit and i > start:
             break
         i += 1
     return i - start
@@ -80,7 +76,8 @@ class Window:
         return self.unacked >= window()
 
     async def send_events(self, events, **extra):
-        await self.send_encoded(encode(events), events[-1]["seq"], **extra)
+        """Encoded events (runs.events) in one frame."""
+        await self.send_encoded(array(events).decode(), events[-1][0], **extra)
 
     async def send_encoded(self, events_json, last, **extra):
         """One events frame ending at seq ``last``, counted until the browser acknowledges that seq."""

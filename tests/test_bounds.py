@@ -126,6 +126,37 @@ async def test_a_watchers_catch_up_counts_against_its_window_comes_in_frames_and
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_watchers_catch_up_reads_the_store_a_window_at_a_time(settings, monkeypatch):
+    """A late watcher of a long run is sent a window at a time, and the store is read a window at a time too:
+    never the whole rest of the run for each window."""
+    from asgiref.sync import sync_to_async
+
+    from runs import store
+
+    settings.WS_WINDOW_BYTES, settings.WS_FRAME_BYTES = 64 * 1024, 16 * 1024
+    events = simulations.get("gossip").run(GOSSIP)
+    run = await sync_to_async(store.create_run)("gossip", GOSSIP, 0, [], events=events[:1])
+    for i in range(1, len(events), 100):  # saved as it streams slowly: a chunk a write
+        await sync_to_async(store.append)(run.id, events[i:i + 100], [], events[-1]["summary"]
+                                          if i + 100 >= len(events) else None)
+    read, real = [], store.events_from
+
+    def events_from(run_id, start, budget=None):
+        got, more = real(run_id, start, budget)
+        read.append(len(got))
+        return got, more
+
+    monkeypatch.setattr(store, "aevents_from", sync_to_async(events_from))
+    watcher = await connect()
+    await watcher.send_json_to({"type": "watch", "run": run.id})
+    seen = replace_events(await until(watcher, lambda m: m["type"] == "events" and m["events"][-1]["kind"] == "end",
+                                      ack=True))
+    assert seen == events
+    assert len(read) > 4 and max(read) < len(events) // 2 and sum(read) < 2 * len(events)
+    await watcher.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_watcher_that_never_acknowledges_is_let_go_within_its_window(settings):
     settings.WS_WINDOW_BYTES, settings.WS_FRAME_BYTES, settings.WS_SLOW_SECONDS = 32 * 1024, 8 * 1024, 1
     run, _ = await run_to_end()

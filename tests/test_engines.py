@@ -109,8 +109,10 @@ async def test_a_fast_run_is_computed_and_saved_in_stretches(monkeypatch):
     await comm.send_json_to({"type": "play", "speed": 100000})
     events += events_of(await receive_until(comm, lambda m: m.get("state") == "ended"))
     assert events == simulations.get("gossip").run({"n": 64, "mode": "epidemic"})
-    assert len(events) > 3 * live_module.STRETCH and len(writes) >= 4
-    assert max(writes) < 2 * live_module.STRETCH  # a stretch, and what the start and first arrow brought
+    # the first write is the first stretch (and what the start brought), begun before the rest was computed;
+    # a write that takes longer than a stretch takes what came meanwhile with the next
+    assert len(events) > 3 * live_module.STRETCH and len(writes) >= 2
+    assert writes[0] < 2 * live_module.STRETCH and sum(writes) == len(events) - 1
     run = await Run.objects.aget(pk=started["run"])
     assert await sync_to_async(run.trace)() == events
     await comm.disconnect()

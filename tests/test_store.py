@@ -1,6 +1,7 @@
 """The store: one transaction per write, idempotent chunks, bounded retries, and one owner per run."""
 import asyncio
 
+import orjson
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import IntegrityError, OperationalError
@@ -8,7 +9,7 @@ from django.db import IntegrityError, OperationalError
 import simulations
 from runs import live as live_module
 from runs import store
-from runs.events import encoded
+from runs.events import array, encoded
 from runs.models import Chunk, Run
 from tests.test_consumer import connect, events_of, receive_until, start
 
@@ -190,3 +191,16 @@ async def test_a_run_saved_in_large_writes_is_not_asked_to_compact(monkeypatch):
     await receive_until(comm, lambda m: m.get("state") == "ended")
     assert asked == [started["run"]]
     await comm.disconnect()
+
+
+def test_saved_events_are_read_back_encoded_a_budget_of_whole_chunks_at_a_time():
+    events = trace(n=16)
+    run = store.create_run("bully-election", {"n": 16}, 1, [], events=events[:1])
+    for i in range(1, len(events), 10):
+        store.append(run.id, events[i:i + 10], [])
+    everything, more = store.events_from(run.id, 5)
+    assert not more and orjson.loads(array(everything)) == events[5:]
+    assert [seq for seq, _, _ in everything] == list(range(5, len(events)))
+    some, more = store.events_from(run.id, 5, budget=1)  # one chunk, whatever the budget
+    assert more and [seq for seq, _, _ in some] == list(range(5, 11))
+    assert array(Chunk.objects.get(run=run, start=1).encoded()) == orjson.dumps(events[1:11])
