@@ -127,3 +127,14 @@ def test_a_speed_chosen_before_the_server_answers_play_is_sent(page, live_daphne
     page.wait_for_timeout(300)
     assert len(asked) == 2 and '"speed":1000' in asked[1].replace(" ", ""), asked
     assert page.locator('[data-act="play"]').text_content() == "Pause"
+
+
+def test_on_a_phone_every_header_action_is_on_screen(browser, live_daphne):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&guide=0")
+        boxes = page.eval_on_selector_all(".top-actions > *", "els => els.map(e => e.getBoundingClientRect().right)")
+        assert len(boxes) >= 4 and max(boxes) <= 390, boxes
+    finally:
+        context.close()
