@@ -355,15 +355,20 @@ async def test_an_intervention_while_playing_lands_where_the_browser_is_even_wit
     await comm.disconnect()
 
 
-async def test_a_finished_run_is_stored_in_few_compact_chunks():
-    comm = await connect()
+async def run_in_small_steps(comm):
+    """A run stepped three events at a time, then played to its end: saved in many small writes."""
     started, _ = await start(comm, params={"n": 16})
     for _ in range(30):
         await comm.send_json_to({"type": "step", "count": 3})
         await receive_until(comm, lambda m: m["type"] == "status")
     await comm.send_json_to({"type": "play", "speed": 10000})
     await receive_until(comm, lambda m: m.get("state") == "ended")
-    run = await Run.objects.aget(pk=started["run"])
+    return started["run"]
+
+
+async def test_a_finished_run_is_stored_in_few_compact_chunks():
+    comm = await connect()
+    run = await Run.objects.aget(pk=await run_in_small_steps(comm))
     chunks = [c async for c in run.chunks.all()]
     assert len(chunks) == 1
     assert len(bytes(chunks[0].data)) / run.event_count < 30

@@ -11,7 +11,7 @@ from runs import live as live_module
 from runs import store
 from runs.events import array, encoded
 from runs.models import Chunk, Run
-from tests.test_consumer import connect, events_of, receive_until, start
+from tests.test_consumer import connect, events_of, receive_until, run_in_small_steps, start
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -183,13 +183,7 @@ async def test_a_run_saved_in_large_writes_is_not_asked_to_compact(monkeypatch):
     await comm.send_json_to({"type": "play", "speed": 100000})
     await receive_until(comm, lambda m: m.get("state") == "ended")
     assert asked == []
-    started, _ = await start(comm, params={"n": 16})
-    for _ in range(30):
-        await comm.send_json_to({"type": "step", "count": 3})
-        await receive_until(comm, lambda m: m["type"] == "status")
-    await comm.send_json_to({"type": "play", "speed": 10000})
-    await receive_until(comm, lambda m: m.get("state") == "ended")
-    assert asked == [started["run"]]
+    assert asked == [await run_in_small_steps(comm)]
     await comm.disconnect()
 
 
