@@ -270,7 +270,10 @@ class LiveRun:
         up later."""
         try:
             async with asyncio.timeout(SAVE_WAIT):
-                while upto > self.durable and not (self.saving is None or self.saving.done() or self.lagging):
+                while upto > self.durable and self.saving is not None and not self.lagging:
+                    if self.saving.done():
+                        self.saving.result()  # a write that crashed says so here (the play task reports it)
+                        break
                     await self.landed.wait()  # a write landed (the first may be all this batch needs)
         except TimeoutError:
             self.lagging = True
@@ -279,41 +282,48 @@ class LiveRun:
             raise TakenOver("another connection resumed this run and drives it now")
 
     async def save(self):
-        """Write every unsaved event, one writer at a time. A locked or unreachable database
-        (OperationalError) is retried SAVE_RETRIES times with backoff; then, or at once for any other
-        database error (an IntegrityError is never retried), the failure is logged, the client told
-        ``save_failed`` and the events dropped from the queue: the stream goes on, unsaved."""
-        async with self.writer:
-            delay, failures = SAVE_DELAY, 0
-            while self.unsaved and not self.taken:
-                events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
-                summary = self.engine.summary if events[-1][1] == "end" else None
-                try:
-                    await groupcommit.append(self.id, events, self.injected, summary, self.lease)
-                    self.durable = max(self.durable, events[-1][0] + 1)
-                    if self.chunks is not None:
-                        self.chunks += -(-len(events) // store.CHUNK)
-                    if summary is not None and (self.chunks is None or store.in_small_chunks(self.chunks,
-                                                                                            self.durable)):
-                        self.compact_later()
-                except TakenOver:
-                    self.lost()
-                    break
-                except OperationalError as e:
-                    failures += 1
-                    if failures < SAVE_RETRIES:
-                        log.warning("run %s: saving %d events failed (%s); retry %d of %d in %.1f s", self.id,
-                                    len(events), e, failures, SAVE_RETRIES - 1, delay)
-                        await asyncio.sleep(delay)
-                        delay = min(delay * 2, 5)
-                        continue
-                    self.gave_up(events, e)
-                except DatabaseError as e:
-                    self.gave_up(events, e)
-                del self.unsaved[:len(events)]
-                self.wake_waiters()
-            self.lagging = False
-        self.wake_waiters()  # this save is done (with nothing to write, it may be the one they wait for)
+        """Write every unsaved event, one writer at a time (``write``); whatever happens, those waiting for a
+        write hear that this one is over."""
+        try:
+            async with self.writer:
+                await self.write()
+        finally:
+            self.wake_waiters()  # (with nothing to write, this save may be the one they wait for)
+
+    async def write(self):
+        """A locked or unreachable database (OperationalError) is retried SAVE_RETRIES times with backoff;
+        then, or at once for any other database error (an IntegrityError is never retried), the failure is
+        logged, the client told ``save_failed`` and the events dropped from the queue: the stream goes on,
+        unsaved."""
+        delay, failures = SAVE_DELAY, 0
+        while self.unsaved and not self.taken:
+            events = self.unsaved[:MAX_AHEAD]  # bounded: encoding holds the GIL for a whole write
+            summary = self.engine.summary if events[-1][1] == "end" else None
+            try:
+                await groupcommit.append(self.id, events, self.injected, summary, self.lease)
+                self.durable = max(self.durable, events[-1][0] + 1)
+                if self.chunks is not None:
+                    self.chunks += -(-len(events) // store.CHUNK)
+                if summary is not None and (self.chunks is None or store.in_small_chunks(self.chunks,
+                                                                                        self.durable)):
+                    self.compact_later()
+            except TakenOver:
+                self.lost()
+                break
+            except OperationalError as e:
+                failures += 1
+                if failures < SAVE_RETRIES:
+                    log.warning("run %s: saving %d events failed (%s); retry %d of %d in %.1f s", self.id,
+                                len(events), e, failures, SAVE_RETRIES - 1, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5)
+                    continue
+                self.gave_up(events, e)
+            except DatabaseError as e:
+                self.gave_up(events, e)
+            del self.unsaved[:len(events)]
+            self.wake_waiters()
+        self.lagging = False
 
     def wake_waiters(self):
         self.landed.set()

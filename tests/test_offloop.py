@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 import simulations
 from runs import errors, store
 from runs.models import Run
-from tests.test_consumer import connect, receive_until, start
+from tests.test_consumer import connect, events_of, receive_until, start
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -155,4 +155,21 @@ async def test_an_unknown_scenario_is_still_said_as_such():
     comm = await connect()
     await comm.send_json_to({"type": "start", "scenario": "no-such-thing", "params": {}, "seed": 0})
     assert (await comm.receive_json_from())["code"] == "unknown_scenario"
+    await comm.disconnect()
+
+
+async def test_a_write_that_crashes_is_reported_as_internal_at_once(monkeypatch):
+    """Not a database error (those are retried or said as save_failed): a bug in the write itself. The batch
+    waiting for it hears of it, instead of waiting out the slow-database delay and streaming on unsaved."""
+    from runs import groupcommit
+
+    async def append(*args):
+        raise RuntimeError("a bug in the write")
+
+    comm = await connect()
+    await start(comm)
+    monkeypatch.setattr(groupcommit, "append", append)
+    await comm.send_json_to({"type": "step", "count": 5})
+    got = await receive_until(comm, lambda m: m["type"] in ("error", "status"))
+    assert got[-1]["type"] == "error" and got[-1]["code"] == "internal" and not events_of(got)
     await comm.disconnect()
