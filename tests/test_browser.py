@@ -138,3 +138,20 @@ def test_on_a_phone_every_header_action_is_on_screen(browser, live_daphne):
         assert len(boxes) >= 4 and max(boxes) <= 390, boxes
     finally:
         context.close()
+
+
+def test_run_pressed_before_the_player_has_loaded_starts_the_run(page, live_daphne):
+    """On a slow connection the Run button is there before the player's module: pressing it then must not
+    reload the page as a plain form (with no run, and losing what the page was for, a challenge say)."""
+    def late(route):
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route(re.compile(r"/static/js/player.*\.js$"), late)
+    page.goto(f"{live_daphne.url}/s/bully-election/?guide=0&n=5", wait_until="commit")
+    page.wait_for_selector("#run")
+    page.uncheck("#autoplay")
+    page.click("#run")
+    page.wait_for_selector(".diagram-wrap.has-run", timeout=20000)
+    assert page.url.endswith("/s/bully-election/?guide=0&n=5")
+    assert page.locator('[data-act="play"]').text_content() == "Play"  # autoplay stayed off, as asked

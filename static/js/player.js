@@ -68,7 +68,11 @@ export class Player {
       this.start(ev.target);
     });
     const form = document.getElementById("setup");
-    if (form && (new URLSearchParams(location.search).get("autorun") || this.root.dataset.autoplay)) {
+    window.lifelinesPlayerReady = true;
+    if (form && window.lifelinesPendingRun) { // pressed while this module loaded (early_run.js)
+      window.lifelinesPendingRun = false;
+      this.start(form);
+    } else if (form && (new URLSearchParams(location.search).get("autorun") || this.root.dataset.autoplay)) {
       this.autoplay = true;
       this.start(form);
     }
