@@ -14,7 +14,7 @@ from .events import size as event_size
 from .models import Chunk, Run
 
 CHUNK = 2000  # events in one stored chunk
-SMALL_CHUNK = 200  # events in a chunk under which zlib's 32 KiB window would hold more: a run saved in such is compacted
+SMALL_CHUNK = 200  # a run stored in chunks this small on average is compacted (zlib's window holds more)
 
 
 def create_run(scenario, params, seed, faults, parent=None, branch_seq=None, events=()):
