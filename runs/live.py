@@ -338,9 +338,10 @@ class LiveRun:
     async def settled(self):
         """Wait until what was computed is stored (the write under way, and once the run has ended its
         compaction): a status says where the run stands, saved. Not while the database lags."""
-        for task in ("saving", "compacting"):  # in turn: the last write starts the compaction
-            if getattr(self, task) is not None and not self.lagging:
-                await asyncio.shield(getattr(self, task))
+        if self.saving is not None and not self.lagging:
+            await asyncio.shield(self.saving)
+        if self.compacting is not None and not self.lagging:  # the last write started it
+            await asyncio.shield(self.compacting)
 
     async def compact(self):
         try:

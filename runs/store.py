@@ -133,7 +133,7 @@ def compact(run_id, size=CHUNK):
     counts = list(Chunk.objects.filter(run_id=run_id).values_list("count", flat=True))
     if not in_small_chunks(len(counts), sum(counts)):
         return
-    events = [e for chunk in Chunk.objects.filter(run_id=run_id).order_by("start") for e in chunk.events()]
+    events = [e for chunk in Chunk.objects.filter(run_id=run_id).order_by("start") for e in chunk.encoded()]
     packed = [Chunk(run_id=run_id, start=i, count=len(events[i:i + size]), data=Chunk.pack(events[i:i + size], 6))
               for i in range(0, len(events), size)]  # outside the transaction: other runs' writes go on meanwhile
     with transaction.atomic():
@@ -176,7 +176,7 @@ def _cut(keeps):
     within = functools.reduce(operator.or_, (Q(run_id=r, start__lt=k, end__gt=k) for r, k in keeps.items()))
     Chunk.objects.filter(after).delete()
     for chunk in Chunk.objects.alias(end=F("start") + F("count")).filter(within):
-        events = chunk.events()[:keeps[chunk.run_id] - chunk.start]
+        events = chunk.encoded()[:keeps[chunk.run_id] - chunk.start]
         chunk.count, chunk.data = len(events), Chunk.pack(events)
         chunk.save()
 
@@ -202,7 +202,7 @@ def events_from(run_id, start, budget=None):
     """The saved events from seq ``start`` on (encoded, runs.events) and whether more follow: whole chunks
     until they hold ``budget`` bytes, so that a catch-up reads only what it can send next."""
     events, size = [], 0
-    chunks = Chunk.objects.filter(run_id=run_id).annotate(end=F("start") + F("count")).filter(end__gt=start)
+    chunks = Chunk.objects.filter(run_id=run_id).alias(end=F("start") + F("count")).filter(end__gt=start)
     for chunk in chunks.order_by("start").iterator(chunk_size=16):
         if budget is not None and size >= budget:
             return events, True
