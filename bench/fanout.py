@@ -23,7 +23,7 @@ import os
 import time
 
 from . import servers, wsclient
-from .common import env_float, env_int, env_json, env_str, percentile, row
+from .common import env_float, env_int, env_json, env_str, percentile, quiet_collector, row
 
 TARGET_MS, LEARNERS = 100, 500
 FANOUT = "classroom fan-out via Redis (`watch` on a 2nd daphne)"
@@ -113,7 +113,8 @@ def measure():
     rows = []
     try:
         with servers.daphne(db, name="fanout-instructor") as one, servers.daphne(db, name="fanout-learners") as two:
-            delays, own = asyncio.run(classroom(one.ws, two.ws, scenario, params, learners, steps, interval))
+            with quiet_collector():
+                delays, own = asyncio.run(classroom(one.ws, two.ws, scenario, params, learners, steps, interval))
         p99, p50 = percentile(delays, 99), percentile(delays, 50)
         missed = sum(d == float("inf") for d in delays)
         note = (f"{learners} learners x {steps} steps; min {min(delays):.1f}, p50 {p50:.1f} ms; the instructor's "

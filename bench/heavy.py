@@ -23,7 +23,7 @@ import os
 import time
 
 from . import servers, wsclient
-from .common import env_float, env_int, env_json, env_str, percentile, row
+from .common import env_float, env_int, env_json, env_str, percentile, quiet_collector, row
 
 TARGET_MS = 50
 KINDS = ("watch", "resume", "branch")
@@ -127,8 +127,9 @@ def measure():
     clients, seconds = env_int("BENCH_HEAVY_CLIENTS", 20), env_float("BENCH_HEAVY_SECONDS", 4)
     repeat = env_int("BENCH_HEAVY_REPEAT", 3)
     with servers.daphne(os.environ["BENCH_SERVER_DB"], name="heavy") as server:
-        rtt, took, depth = asyncio.run(measure_async(server.ws, scenario, params, faults, depth, clients, seconds,
-                                                     repeat))
+        with quiet_collector():
+            rtt, took, depth = asyncio.run(measure_async(server.ws, scenario, params, faults, depth, clients, seconds,
+                                                         repeat))
     before = percentile(rtt["alone"], 99)
     rows = []
     for (figure, target), kind in zip(FIGURES.items(), KINDS):

@@ -5,8 +5,8 @@ LOAD_PARAMS: bully-election, n=8), playing it to the end at LOAD_SPEED (default 
 starting the next, plus LOAD_PAGES page loads a second (default 50), for LOAD_SECONDS (default 300).
 Everything goes to 127.0.0.1, and every figure is bounded (at most 2,000 clients, 500 pages a second, an
 hour). It reports whether there were zero errors, p50/p99 latencies (start -> started, gaps between event
-batches while playing, page loads) and the server's RSS after warm-up and at the end, then prints one JSON
-line with all of it.
+batches while playing, page loads) and the RSS of the server and of its engine process after warm-up and at
+the end, then prints one JSON line with all of it.
 
 Runs on DATABASE_URL / REDIS_URL when set (as ``make bench`` sets them), else SQLite and the in-memory layer.
 """
@@ -49,6 +49,17 @@ def rss_mb(pid):
                     return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         return None
+
+
+def children_rss_mb(pid):
+    """The RSS of the process's children together: its engine process (runs/engine_worker.py), which holds
+    the live runs' simulations."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            sizes = [rss_mb(int(child)) for child in f.read().split()]
+    except OSError:
+        return None
+    return round(sum(size for size in sizes if size), 1)
 
 
 class Tally:
@@ -167,9 +178,9 @@ async def drive(cfg, proc):
             break
         peak = max(peak, now)
         if "warm" not in rss and time.monotonic() - begin >= cfg["warmup"]:
-            rss["warm"] = now
+            rss["warm"], rss["engine_warm"] = now, children_rss_mb(proc.pid)
             marks = (len(tally.start_ms), len(tally.gap_ms), len(tally.page_ms))
-    rss["end"], rss["peak"] = rss_mb(proc.pid), peak
+    rss["end"], rss["peak"], rss["engine_end"] = rss_mb(proc.pid), peak, children_rss_mb(proc.pid)
     elapsed = min(time.monotonic(), deadline) - begin
     await asyncio.wait(clients + [pages], timeout=40)
     for task in clients + [pages]:
@@ -198,6 +209,7 @@ def summary(cfg, tally, rss, marks, elapsed):
         "start_ms": pct(tally.start_ms[marks[0]:]), "batch_gap_ms": pct(tally.gap_ms[marks[1]:]),
         "expected_gap_ms": cfg["expected_gap_ms"], "page_ms": pct(tally.page_ms[marks[2]:]),
         "rss_mb_after_warmup": rss.get("warm"), "rss_mb_end": rss.get("end"), "rss_mb_peak": rss.get("peak"),
+        "engine_rss_mb_after_warmup": rss.get("engine_warm"), "engine_rss_mb_end": rss.get("engine_end"),
     }
 
 
@@ -215,6 +227,8 @@ def main():
         print(f"   {name}: p50 {result[name]['p50']} p99 {result[name]['p99']} (n={result[name]['count']})")
     print(f"   server RSS: {result['rss_mb_after_warmup']} MB after warm-up, {result['rss_mb_end']} MB at the end "
           f"(peak {result['rss_mb_peak']} MB)")
+    print(f"   engine process RSS: {result['engine_rss_mb_after_warmup']} MB after warm-up, "
+          f"{result['engine_rss_mb_end']} MB at the end")
     print(json.dumps(result, separators=(",", ":")), flush=True)
     return 0 if result["zero_errors"] else 1
 

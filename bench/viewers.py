@@ -29,7 +29,7 @@ import os
 import time
 
 from . import servers, wsclient
-from .common import env_float, env_int, env_ints, env_json, env_str, percentile, rss_kb, row
+from .common import env_float, env_int, env_ints, env_json, env_str, percentile, quiet_collector, rss_kb, row
 
 TARGET_CLIENTS, TARGET_P99_MS = 500, 250
 VIEWERS = "concurrent viewers (p99 batch latency < 250 ms)"
@@ -118,8 +118,9 @@ def measure():
     params = env_json("BENCH_VIEWERS_PARAMS", {"n": 64, "mode": "epidemic"})
     ramp_s, window_s = env_float("BENCH_VIEWERS_RAMP_SECONDS", 2), env_float("BENCH_VIEWERS_SECONDS", 8)
     with servers.daphne(os.environ["BENCH_SERVER_DB"], name="viewers") as server:
-        rss_idle, alone, results = asyncio.run(ramp(server, levels, scenario, params, speed, ramp_s, window_s,
-                                             env_int("BENCH_VIEWERS_BACKOFF", 1)))
+        with quiet_collector():
+            rss_idle, alone, results = asyncio.run(ramp(server, levels, scenario, params, speed, ramp_s, window_s,
+                                                 env_int("BENCH_VIEWERS_BACKOFF", 1)))
     passed = [r["clients"] for r in results if r["passed"]]
     best = max(passed, default=0)
     last = min((r for r in results if not r["passed"]), key=lambda r: r["clients"], default=results[-1])
