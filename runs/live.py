@@ -157,8 +157,9 @@ class LiveRun:
         """Before the first arrow: how many events up to and including the first send (at most ``limit``)."""
         if self.arrow_shown:
             return 1
-        if len(self.buffer) < limit and not self.engine.ended:
-            self.buffer += await self.engine.advance(limit - len(self.buffer))
+        async with self.stepping:  # not while computing ahead from the last play goes on
+            if len(self.buffer) < limit and not self.engine.ended:
+                self.buffer += await self.engine.advance(limit - len(self.buffer))
         for i, (_, kind, _) in enumerate(self.buffer[:limit]):
             if kind == "send":
                 return i + 1

@@ -196,9 +196,11 @@ async def test_the_batch_that_starts_computing_ahead_does_not_wait_for_it():
         return await advance(count)
 
     live.engine.advance = slow_advance
-    while not asked:
+    while live.refilling is None and live.sent < 100:
         got += await asyncio.wait_for(live.take(10), 2)  # not held by the engine, which has not answered
-    assert 70 <= live.sent < 100 and not gate.is_set()  # asked for more three quarters of the way
+    assert live.refilling is not None and 70 <= live.sent < 100  # set off three quarters of the way
+    await asyncio.sleep(0.01)
+    assert asked and not live.refilling.done()  # the engine is asked, and has not answered yet
     gate.set()
     while len(got) < 300:
         got += await live.take(10)
@@ -222,4 +224,29 @@ async def test_what_fails_while_computing_ahead_reaches_the_next_batch():
     await live.refilling
     with pytest.raises(engines.EngineFailed, match="a scenario's bug"):
         await live.take(5)
+    live.close()
+
+
+async def test_a_new_play_asks_the_engine_only_after_computing_ahead_from_the_last_one_is_done():
+    live = await live_module.LiveRun.start("gossip", {"n": 64, "mode": "epidemic"}, 0, [])
+    live.ahead = 100
+    await live.take(10)
+    gate, asked, advance = asyncio.Event(), [], live.engine.advance
+
+    async def slow_advance(count):
+        asked.append(count)
+        await gate.wait()
+        return await advance(count)
+
+    live.engine.advance = slow_advance
+    while live.refilling is None:
+        await live.take(10)  # the last of these sets off computing ahead
+    live.arrow_shown = False  # as if no arrow had been shown: the next play looks for the first one
+    first_arrow = asyncio.ensure_future(live.until_first_arrow(64))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(asked) == 1  # one computation at a time
+    gate.set()
+    assert await first_arrow >= 1 and len(asked) >= 1
+    await live.settled()
     live.close()
