@@ -18,7 +18,7 @@ import simulations
 
 from .events import encoded
 
-YOUNG = 10_000  # allocations between two young collections (5-15 ms each beside 500 live runs)
+YOUNG = 10_000  # allocations between two young collections (up to 30 ms each beside 500 live runs)
 NEVER = 2**31 - 1
 
 

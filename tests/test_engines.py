@@ -180,14 +180,9 @@ async def test_a_batch_goes_once_its_own_events_are_saved_not_the_later_ones(mon
 
 
 
-async def test_the_batch_that_starts_computing_ahead_does_not_wait_for_it():
-    """Computing ahead happens between batches: the batch that sets it off goes at once with what was saved
-    ahead (beside 500 live runs the engine answered in up to 140 ms, a batch every 200 ms), and what the
-    engine computes meanwhile follows in order."""
-    params = {"n": 64, "mode": "epidemic"}
-    live = await live_module.LiveRun.start("gossip", params, 0, [])
-    live.ahead = 100
-    got = await live.take(10)  # nothing ahead yet: computed (to 100) for this batch
+def gate_the_engine(live):
+    """From now on the engine of ``live`` answers once the returned event is set; what it was asked for
+    meanwhile is in the returned list."""
     gate, asked, advance = asyncio.Event(), [], live.engine.advance
 
     async def slow_advance(count):
@@ -196,6 +191,18 @@ async def test_the_batch_that_starts_computing_ahead_does_not_wait_for_it():
         return await advance(count)
 
     live.engine.advance = slow_advance
+    return gate, asked
+
+
+async def test_the_batch_that_starts_computing_ahead_does_not_wait_for_it():
+    """Computing ahead happens between batches: the batch that sets it off goes at once with what was saved
+    ahead (beside 500 live runs the engine answered in up to 140 ms, a batch every 200 ms), and what the
+    engine computes meanwhile follows in order."""
+    params = {"n": 64, "mode": "epidemic"}
+    live = await live_module.LiveRun.start("gossip", params, 0, [])
+    live.ahead = 100
+    got = await live.take(10)  # nothing ahead yet: computed (to 100) for this batch
+    gate, asked = gate_the_engine(live)
     while live.refilling is None and live.sent < 100:
         got += await asyncio.wait_for(live.take(10), 2)  # not held by the engine, which has not answered
     assert live.refilling is not None and 70 <= live.sent < 100  # set off three quarters of the way
@@ -231,14 +238,7 @@ async def test_a_new_play_asks_the_engine_only_after_computing_ahead_from_the_la
     live = await live_module.LiveRun.start("gossip", {"n": 64, "mode": "epidemic"}, 0, [])
     live.ahead = 100
     await live.take(10)
-    gate, asked, advance = asyncio.Event(), [], live.engine.advance
-
-    async def slow_advance(count):
-        asked.append(count)
-        await gate.wait()
-        return await advance(count)
-
-    live.engine.advance = slow_advance
+    gate, asked = gate_the_engine(live)
     while live.refilling is None:
         await live.take(10)  # the last of these sets off computing ahead
     live.arrow_shown = False  # as if no arrow had been shown: the next play looks for the first one
