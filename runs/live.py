@@ -69,8 +69,7 @@ class LiveRun:
         self.arrow_shown = False
         self.lagging = False  # the database is behind: send without waiting until it catches up
         self.stepping = asyncio.Lock()  # a rewind and the player's batches take turns
-        self.refilling = None  # the engine computing ahead between two batches (take)
-        self.refill_failed = None  # what went wrong there, for the next batch to raise
+        self.refilling = None  # the engine computing ahead between batches; the next batch raises its failure
         self.lease = None  # this connection's right to write the run (a resume elsewhere takes it)
         self.taken = False  # another connection resumed the run: stop, write nothing more
         self.listener = None  # called with (code, message) when the client must hear of a failure
@@ -234,13 +233,13 @@ class LiveRun:
         is not computed yet is computed now: far ahead (a fast run), in STRETCHes, each saved while the
         engine computes the next."""
         async with self.stepping:
-            if self.refill_failed is not None:
-                error, self.refill_failed = self.refill_failed, None
-                raise error
+            if self.refilling is not None and self.refilling.done():
+                refilled, self.refilling = self.refilling, None
+                refilled.result()  # what failed while computing ahead is raised here
             end = self.sent + min(count, MAX_BATCH)
             if end > self.saved:
                 await self.compute(max(end, self.sent + self.ahead))
-            elif self.saved - end < self.ahead // 4 and (self.refilling is None or self.refilling.done()):
+            elif self.saved - end < self.ahead // 4 and self.refilling is None:
                 self.refilling = asyncio.ensure_future(self.refill())
             await self.until_saved(end)
             return self.hand_out(end)
@@ -257,11 +256,8 @@ class LiveRun:
 
     async def refill(self):
         """Compute and save ahead between two batches; a failure reaches the next ``take``."""
-        try:
-            async with self.stepping:
-                await self.compute(self.sent + self.ahead)
-        except Exception as e:
-            self.refill_failed = e
+        async with self.stepping:
+            await self.compute(self.sent + self.ahead)
 
     async def flush(self):
         """Everything the engine has produced beyond what was sent: after an intervention, shown at once."""

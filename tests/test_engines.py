@@ -228,7 +228,7 @@ async def test_what_fails_while_computing_ahead_reaches_the_next_batch():
 
     live.engine.advance = broken
     await live.take(10)  # from what was saved ahead; computing more begins, and fails
-    await live.refilling
+    await asyncio.wait([live.refilling])
     with pytest.raises(engines.EngineFailed, match="a scenario's bug"):
         await live.take(5)
     live.close()
