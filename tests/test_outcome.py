@@ -2,6 +2,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -14,6 +15,7 @@ def test_the_outcome_headline_says_what_happened_in_the_first_screen(browser, li
         page.select_option(".speed", "1000")
         page.wait_for_function("() => document.querySelector('.player').dataset.key")
         headline = page.locator(".outcome .headline")
+        expect(headline).to_contain_text("no_lone_attack")  # the panels paint on the next frame after the key
         assert "no_lone_attack" in headline.text_content()
         box = headline.bounding_box()
         assert 0 < box["y"] < 200 and box["width"] > 300
