@@ -8,10 +8,15 @@ collector's scans, and young collections come every GC_YOUNG_THRESHOLD allocatio
 classroom's batch is a burst of 500 socket writes; with the defaults the objects alive during bursts were
 promoted until a full collection of every connection's objects (100-250 ms on the loaded 2-core machine)
 stopped the process three or four times in 50 batches (bench/fanout.py: p99 150-165 ms, 60-65 ms after).
+
+Memory: the C allocator is set before any thread starts (config.allocator), so that the process stays flat.
 """
 import gc
 import os
 
+from config import allocator
+
+ALLOCATOR_TUNED = allocator.tune()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings  # noqa: E402

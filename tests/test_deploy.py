@@ -217,3 +217,37 @@ def test_a_rate_limit_lets_requests_through_when_its_cache_is_down(monkeypatch):
 
     monkeypatch.setattr(security, "cache", Down())
     assert security.allow("pages:1.2.3.4", 5)
+
+
+# -- the process ---------------------------------------------------------------------------------------------------
+ARENAS = """
+import ctypes, sys, threading
+{tune}
+barrier = threading.Barrier(8)
+def work():
+    blocks = [bytearray(20_000) for _ in range(50)]  # past pymalloc: each thread's own glibc arena, if it may
+    barrier.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+libc = ctypes.CDLL(None)
+libc.open_memstream.restype = ctypes.c_void_p
+buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+report = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
+libc.malloc_info(0, ctypes.c_void_p(report))
+libc.fclose(ctypes.c_void_p(report))
+print(ctypes.string_at(buf, size.value).count(b"<heap nr="))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc's allocator")
+def test_a_daphne_process_keeps_its_threads_to_two_allocator_arenas():
+    import config.asgi
+
+    def arenas(tune):
+        script = ARENAS.format(tune="from config.allocator import tune; assert tune()" if tune else "")
+        return int(subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                                  check=True, timeout=60).stdout)
+
+    assert config.asgi.ALLOCATOR_TUNED  # what serves the app sets it before its threads start
+    assert arenas(tune=False) > 2 and arenas(tune=True) <= 2  # eight threads: an arena each, or two for all
