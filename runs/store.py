@@ -66,8 +66,8 @@ def append_many(batches):
 
 def _append_at_end(batches):
     """The ids of the runs among ``batches`` written in one statement, a round trip instead of five: a batch
-    whose first seq is where its run's saved trace ends, under the run's lease. Its rows are locked in id order,
-    as ``_lock_runs`` does."""
+    whose first seq is where its run's saved trace ends, under the run's lease. Their rows are locked in id
+    order, as ``_lock_runs`` does."""
     if not batches:
         return set()
     field, quote = Run._meta.get_field, connection.ops.quote_name

@@ -2,6 +2,7 @@
 checked in full, escaped 400 pages, a policy on exported SVG, runs of a killed process marked interrupted, static
 paths that leave static/ answered 404, and rate limits in Redis when there is one."""
 import os
+import platform
 import subprocess
 import sys
 from datetime import timedelta
@@ -240,7 +241,7 @@ print(ctypes.string_at(buf, size.value).count(b"<heap nr="))
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux" or os.confstr("CS_GNU_LIBC_VERSION") is None, reason="glibc's allocator")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
 def test_a_daphne_process_keeps_its_threads_to_two_allocator_arenas():
     import config.asgi
 
