@@ -28,11 +28,10 @@ FIGURE = "streaming: events/s to one WebSocket client"
 FIGURES = {FIGURE: f">= {TARGET:,} ev/s"}
 
 
-async def stream(ws_url, scenario, params, want, base=None, cpu=lambda: 0.0):
-    """Play runs until ``want`` events have come; with ``base`` (the server's HTTP address), download each
-    one's trace.json as soon as it has ended. Returns the events, the seconds they took, the run ids, the
-    batches, the events and seconds of the downloads, and the server's CPU seconds while playing (``cpu``
-    reads its CPU time)."""
+async def stream(ws_url, base, scenario, params, want, cpu):
+    """Play runs until ``want`` events have come, downloading each one's trace.json from ``base`` as soon as it
+    has ended. Returns the events, the seconds they took, the run ids, the batches, the events and seconds of
+    the downloads, and the server's CPU seconds while playing (``cpu`` reads its CPU time)."""
     got, playing, run_ids, seed, batches, downloaded, downloading, busy = 0, 0.0, [], 0, 0, 0, 0.0, 0.0
     async with wsclient.connect(ws_url) as ws:
         while got < want:
@@ -51,17 +50,16 @@ async def stream(ws_url, scenario, params, want, base=None, cpu=lambda: 0.0):
                     raise RuntimeError(f"{msg['code']}: {msg['message']}")
             playing, busy = playing + time.perf_counter() - t0, busy + cpu() - cpu0
             seed += 1
-            if base:
-                events, seconds = await asyncio.to_thread(download, base, [run])
-                downloaded, downloading = downloaded + events, downloading + seconds
+            events, seconds = await asyncio.to_thread(download, base, run)
+            downloaded, downloading = downloaded + events, downloading + seconds
     return got, playing, run_ids, batches, downloaded, downloading, busy
 
 
-def download(base, run_ids):
-    events, t0 = 0, time.perf_counter()
-    for run in run_ids:
-        with urllib.request.urlopen(f"{base}/runs/{run}/trace.json", timeout=60) as r:
-            events += len(json.loads(r.read()))
+def download(base, run):
+    """A run's events over HTTP, and the seconds they took."""
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(f"{base}/runs/{run}/trace.json", timeout=60) as r:
+        events = len(json.loads(r.read()))
     return events, time.perf_counter() - t0
 
 
@@ -71,7 +69,7 @@ def measure():
     want = env_int("BENCH_STREAM_EVENTS", 100_000)
     with servers.daphne(os.environ["BENCH_SERVER_DB"], name="streaming") as server:
         got, seconds, run_ids, batches, events, http_seconds, server_cpu = asyncio.run(
-            stream(server.ws, scenario, params, want, server.url, lambda: cpu_seconds(server.pid)))
+            stream(server.ws, server.url, scenario, params, want, lambda: cpu_seconds(server.pid)))
     rate, http_rate = got / seconds, events / http_seconds
     return [row(FIGURE, rate, unit="ev/s", target=f">= {TARGET:,} ev/s", meets=rate >= TARGET,
                 alternative=f"trace.json over HTTP {http_rate:,.0f} ev/s", ratio=f"{rate / http_rate:.2f}x HTTP",

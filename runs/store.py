@@ -58,44 +58,55 @@ def append_many(batches):
     trace. With a lease, only the connection holding the run's lease may write. On PostgreSQL the batches that
     go on where their run's saved trace ends (nearly all of them) are written in one statement (``_append_at_end``);
     the others, and every batch on SQLite, in one transaction (``_append_locked``)."""
-    written = _append_at_end([b for b in batches if b.events]) if connection.vendor == "postgresql" else set()
+    chunks = {b.run_id: _chunks(b) for b in batches}  # packed once, whichever way a batch is written
+    written = (_append_at_end([b for b in batches if b.events], chunks) if connection.vendor == "postgresql"
+               else set())
     rest = [b for b in batches if b.run_id not in written]
-    outcomes = dict(zip([b.run_id for b in rest], _append_locked(rest))) if rest else {}
+    outcomes = dict(zip([b.run_id for b in rest], _append_locked(rest, chunks))) if rest else {}
     return [outcomes.get(b.run_id) for b in batches]
 
 
-def _append_at_end(batches):
+def _chunks(batch):
+    """A batch's (run id, start, count, packed data) rows for the chunk table."""
+    events = batch.events
+    return [(batch.run_id, events[i][0], len(events[i:i + CHUNK]), Chunk.pack(events[i:i + CHUNK]))
+            for i in range(0, len(events), CHUNK)]
+
+
+def _json(name, value):
+    """``value`` as the run's JSON field ``name`` is written."""
+    return Run._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+def _append_at_end(batches, chunks):
     """The ids of the runs among ``batches`` written in one statement, a round trip instead of five: a batch
     whose first seq is where its run's saved trace ends, under the run's lease. Their rows are locked in id
     order, as ``_lock_runs`` does."""
     if not batches:
         return set()
-    field, quote = Run._meta.get_field, connection.ops.quote_name
-    runs, params, chunks, data = [], [], [], []
-    for b in batches:
-        runs.append("(%s, %s, %s::integer, %s::integer, %s::jsonb, %s::jsonb)")
-        params += [b.run_id, b.lease, b.events[0][0], b.events[-1][0] + 1,
-                   field("interventions").get_db_prep_save(b.interventions, connection),
-                   field("summary").get_db_prep_save(b.summary, connection)]
-        for i in range(0, len(b.events), CHUNK):
-            chunks.append("(%s, %s::integer, %s::integer, %s::bytea)")
-            data += [b.run_id, b.events[i][0], len(b.events[i:i + CHUNK]), Chunk.pack(b.events[i:i + CHUNK])]
+    params = [value for b in batches for value in (
+        b.run_id, b.lease, b.events[0][0], b.events[-1][0] + 1, _json("interventions", b.interventions),
+        _json("summary", b.summary))]
+    rows = [row for b in batches for row in chunks[b.run_id]]
+    runs = ", ".join(["(%s, %s, %s::integer, %s::integer, %s::jsonb, %s::jsonb)"] * len(batches))
+    values = ", ".join(["(%s, %s::integer, %s::integer, %s::bytea)"] * len(rows))
+    quote = connection.ops.quote_name
     run, chunk = quote(Run._meta.db_table), quote(Chunk._meta.db_table)
-    sql = (f"WITH batch (id, lease, first, upto, interventions, summary) AS (VALUES {', '.join(runs)}), "
+    sql = (f"WITH batch (id, lease, first, upto, interventions, summary) AS (VALUES {runs}), "
            f"locked AS MATERIALIZED (SELECT id FROM {run} WHERE id IN (SELECT id FROM batch) ORDER BY id FOR UPDATE), "
            f"written AS (UPDATE {run} r SET interventions = b.interventions, event_count = b.upto, "
            f"status = CASE WHEN b.summary IS NULL THEN r.status ELSE %s END, summary = COALESCE(b.summary, r.summary) "
            f"FROM batch b WHERE r.id = b.id AND r.id IN (SELECT id FROM locked) AND r.event_count = b.first "
            f"AND (b.lease IS NULL OR r.lease = b.lease) RETURNING r.id) "
            f"INSERT INTO {chunk} (run_id, start, count, data) SELECT c.run_id, c.start, c.count, c.data "
-           f"FROM (VALUES {', '.join(chunks)}) c (run_id, start, count, data) "
+           f"FROM (VALUES {values}) c (run_id, start, count, data) "
            f"WHERE c.run_id IN (SELECT id FROM written) RETURNING run_id")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, Run.Status.ENDED.value, *data])
+        cursor.execute(sql, [*params, Run.Status.ENDED.value, *(value for row in rows for value in row)])
         return {row[0] for row in cursor.fetchall()}
 
 
-def _append_locked(batches):
+def _append_locked(batches, chunks):
     """``append_many`` in one transaction that locks the run rows first (in one order, so that two writers never
     wait on each other), then updates them, cuts what a rewrite replaces and inserts the chunks."""
     with transaction.atomic():
@@ -110,8 +121,7 @@ def _append_locked(batches):
         # Chunks cover exactly seqs 0 to event_count - 1: only a batch that starts before the end rewrites any.
         if cuts := {b.run_id: b.events[0][0] for b in writes if b.events and b.events[0][0] < saved[b.run_id][1]}:
             _cut(cuts)
-        _insert_chunks([(b.run_id, b.events[i][0], len(b.events[i:i + CHUNK]), Chunk.pack(b.events[i:i + CHUNK]))
-                        for b in writes for i in range(0, len(b.events), CHUNK)])
+        _insert_chunks([row for b in writes for row in chunks[b.run_id]])
         return results
 
 
@@ -142,18 +152,16 @@ def _insert_chunks(rows):
 def _update_runs(writes):
     """Each written run's row, in one statement a kind."""
     field, quote = Run._meta.get_field, connection.ops.quote_name
-    interventions, summary = (lambda v: field("interventions").get_db_prep_save(v, connection),
-                              lambda v: field("summary").get_db_prep_save(v, connection))
     going, ending = [], []
     for b in writes:
         if not b.events:  # nothing new to save but the interventions (and the end)
             ends = {"status": Run.Status.ENDED, "summary": b.summary} if b.summary is not None else {}
             Run.objects.filter(pk=b.run_id).update(interventions=b.interventions, **ends)
         elif b.summary is None:
-            going.append((interventions(b.interventions), b.events[-1][0] + 1, b.run_id))
+            going.append((_json("interventions", b.interventions), b.events[-1][0] + 1, b.run_id))
         else:
-            ending.append((interventions(b.interventions), b.events[-1][0] + 1, Run.Status.ENDED,
-                           summary(b.summary), b.run_id))
+            ending.append((_json("interventions", b.interventions), b.events[-1][0] + 1, Run.Status.ENDED,
+                           _json("summary", b.summary), b.run_id))
     table, columns = quote(Run._meta.db_table), [quote(field(name).column) for name in
                                                   ("interventions", "event_count", "status", "summary", "id")]
     with connection.cursor() as cursor:

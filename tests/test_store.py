@@ -27,14 +27,14 @@ def test_an_append_is_one_transaction(monkeypatch):
     events = trace()
     store.append(run.id, events[:10], [])
 
-    def broken(events, level=1):
+    def broken(rows):
         raise OperationalError("disk full")
 
-    monkeypatch.setattr(Chunk, "pack", staticmethod(broken))  # after the run row's update
-    with pytest.raises(OperationalError):
-        store.append(run.id, events[10:], [], summary=events[-1]["summary"])
+    monkeypatch.setattr(store, "_insert_chunks", broken)  # after the run row's update and the cut
+    with pytest.raises(OperationalError):  # a rewrite from seq 5: a transaction on every database
+        store.append(run.id, events[5:], [], summary=events[-1]["summary"])
     run.refresh_from_db()
-    assert run.event_count == 10 and run.status == "running"  # neither the chunk nor the run update landed
+    assert run.event_count == 10 and run.status == "running"  # neither the cut, the chunk nor the run update landed
     assert Chunk.objects.filter(run=run).count() == 1 and run.trace() == events[:10]
 
 
