@@ -69,8 +69,8 @@ async def test_an_engine_process_that_dies_is_said_as_internal_and_the_next_run_
 @pytest.mark.parametrize("slug", sorted(simulations.SCENARIOS))
 def test_an_engine_process_frees_a_simulation_it_lets_go_of_without_collecting_its_old_objects(slug):
     """The engine process collects only its young objects (with 500 live runs an older collection stopped it
-    for 0.4 to 1 s): a simulation of any scenario that ends, is closed or is re-created is freed at once, by
-    reference counting."""
+    for 0.4 to 1 s): a simulation of any scenario that ends, is closed or is re-created is freed by reference
+    counting as soon as the answer is sent."""
     import gc
     import weakref
 
@@ -90,9 +90,41 @@ def test_an_engine_process_frees_a_simulation_it_lets_go_of_without_collecting_i
         ended = weakref.ref(host.sims[2])
         state, events = host.advance(2, 1_000_000)
         assert state["ended"] and events[-1][1] == "end" and 2 not in host.sims
+        assert ended() is not None  # freed once its answer has gone (serve): not in the way of its last events
+        host.sweep()
         assert replaced() is None and closed() is None and ended() is None
     finally:
         gc.enable()
+
+
+def test_an_engine_process_frees_an_ended_run_after_its_last_answer_has_gone(monkeypatch):
+    """Freeing a run's trace takes about a tenth of computing it: the engine process does it once the answer
+    with the run's last events is on its way, and then at once, before the next request."""
+    import gc
+    import threading
+    from multiprocessing import Pipe
+
+    from runs import engine_worker
+
+    freed, real, thresholds = [], engine_worker.dispose, gc.get_threshold()
+    monkeypatch.setattr(engine_worker, "dispose", lambda sim: (freed.append(len(sim.trace)), real(sim)))
+    params, _ = simulations.get("gossip").parse({"n": 16, "mode": "epidemic"}, [])
+    ours, theirs = Pipe()
+    server = threading.Thread(target=engine_worker.serve, args=(theirs,))
+    server.start()
+    try:
+        ours.send((0, "new", 1, "gossip", params, 0, [], 1, 0))
+        assert ours.recv()[1] and not freed
+        ours.send((1, "advance", 1, 1_000_000))
+        _, ok, (state, events) = ours.recv()
+        assert ok and state["ended"]
+        ours.send((2, "advance", 1, 1))  # answered from what was kept of it
+        assert ours.recv()[2] == (state, []) and freed == [state["length"]]
+    finally:
+        ours.close()
+        server.join(10)
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def test_an_engine_process_never_collects_its_older_generations_while_it_holds_a_run():
