@@ -154,7 +154,8 @@ def test_an_engine_process_never_collects_its_older_generations_while_it_holds_a
         assert young > 40 and set(collected) == {0}, collected  # millions of objects made and kept meanwhile
         ours.send((7, "close", 1))
         ours.send((8, "close", 2))
-        ours.recv(), ours.recv()
+        ours.send((9, "advance", 1, 1))  # answered once what follows the answer to the last close is done
+        ours.recv(), ours.recv(), ours.recv()
         assert collected[young:] == [2]  # nothing lives there now: everything else is collected
     finally:
         ours.close()

@@ -187,11 +187,15 @@ class TwoGenerals(Scenario):
         """
         rng = random.Random(seed)
         q = 1 - params["loss"] ** params["messengers"]
-        whole, all_but_last = q ** params["rounds"], q ** (params["rounds"] - 1)
+        whole, all_but_last = q ** params["rounds"], q ** (params["rounds"] - 1)  # whole <= all_but_last
         coordinated = lone = 0
+        draw = rng.random
         for _ in range(trials):
-            u = rng.random()
-            coordinated += u < whole
-            lone += whole <= u < all_but_last
+            u = draw()
+            if u < all_but_last:
+                if u < whole:
+                    coordinated += 1
+                else:
+                    lone += 1
         return {"trials": trials, "coordinated": coordinated / trials, "lone_attack": lone / trials,
                 "both_retreat": (trials - coordinated - lone) / trials}
