@@ -163,6 +163,31 @@ def test_knowledge_lists_are_in_person_order():
     assert s["knowledge"]["P1"] == people(12)
 
 
+def test_what_64_people_know_replayed_with_sets_is_what_every_call_and_state_says():
+    """Each person's knowledge is a bitmask over eight bytes (P1..P64): replayed from the trace with plain sets,
+    every CALL and REPLY carries what its sender knew, every state what its person learned, in person order,
+    and a crash makes P40 forget across the byte boundaries."""
+    faults = [{"action": "crash", "node": "P40", "at": 4}, {"action": "recover", "node": "P40", "at": 10}]
+    trace = run({"n": 64, "mode": "epidemic"}, seed=3, faults=faults)
+    order = people(64)
+    knows, heard, carried = {p: {p} for p in order}, {p: set() for p in order}, {}
+    in_order = lambda secrets: [p for p in order if p in secrets]  # noqa: E731
+    for e in trace:
+        if e["kind"] == "send":
+            assert e["data"]["secrets"] == in_order(knows[e["src"]])
+            carried[e["msg"]] = set(e["data"]["secrets"])
+        elif e["kind"] == "deliver":
+            heard[e["dst"]] |= carried[e["msg"]]  # learned after a REPLY with what it knew before
+        elif e["kind"] == "recover":
+            knows[e["node"]], heard[e["node"]] = {e["node"]}, set()
+        elif e["kind"] == "state":
+            knows[e["node"]] |= heard.pop(e["node"])
+            heard[e["node"]] = set()
+            assert e["state"]["knows"] == in_order(knows[e["node"]]) and e["state"]["known"] == len(knows[e["node"]])
+    assert summary(trace)["knowledge"] == {p: in_order(knows[p]) for p in order}
+    assert knows["P40"] == set(order) and violations(trace, "knowledge_monotone")
+
+
 def test_clean_runs_keep_every_invariant_green():
     for params in ({"n": 9}, {"n": 12, "mode": "parallel"}, {"n": 20, "mode": "epidemic"}, {"n": 20, "mode": "push"}):
         trace = run(params, 4)
