@@ -151,7 +151,7 @@ class Network:
             delay = self.delay + (sim.rng.randint(0, self.jitter) if self.jitter else 0)
         if self.loss and sim.rng.random() < self.loss:
             msg.fate = "loss"
-        elif self.groups is not None and self.cut(src, dst):
+        elif self.cut(src, dst):
             msg.fate = "partition"
         duplicate = None
         for rule in self.rules:
@@ -198,7 +198,7 @@ class Network:
         msg.gone = True
         sim = self.sim
         node = sim.nodes[msg.dst]
-        reason = msg.fate or ("partition" if self.groups is not None and self.cut(msg.src, msg.dst) else None) or (
+        reason = msg.fate or ("partition" if self.cut(msg.src, msg.dst) else None) or (
             None if node.alive else "crashed")
         if reason:
             self.dropped += 1

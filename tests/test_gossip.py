@@ -181,7 +181,7 @@ def test_what_64_people_know_replayed_with_sets_is_what_every_call_and_state_say
         elif e["kind"] == "recover":
             knows[e["node"]], heard[e["node"]] = {e["node"]}, set()
         elif e["kind"] == "state":
-            knows[e["node"]] |= heard.pop(e["node"])
+            knows[e["node"]] |= heard[e["node"]]
             heard[e["node"]] = set()
             assert e["state"]["knows"] == in_order(knows[e["node"]]) and e["state"]["known"] == len(knows[e["node"]])
     assert summary(trace)["knowledge"] == {p: in_order(knows[p]) for p in order}

@@ -21,8 +21,17 @@ class Secrets(list):
     __slots__ = ("mask",)
 
 
-# BYTES[k][b]: the persons that byte value b names in byte k of a mask (P8k+1 .. P8k+8)
-BYTES = [[[f"P{8 * k + b + 1}" for b in range(8) if byte >> b & 1] for byte in range(256)] for k in range(8)]
+def byte_table(k):
+    """For each value of byte k of a mask, the persons its bits name (P8k+1..P8k+8), in order: the lists for
+    the values below 2^b, then the same with person b appended (built at import, so kept cheap)."""
+    lists = [[]]
+    for b in range(8):
+        person = f"P{8 * k + b + 1}"
+        lists += [known + [person] for known in lists]
+    return lists
+
+
+BYTES = [byte_table(k) for k in range(8)]
 
 
 def spell(mask):
