@@ -90,7 +90,9 @@ def test_a_long_idle_gap_is_drawn_as_a_break_with_its_length(page, live_daphne):
 def test_a_violation_is_drawn_once_in_the_invariants_words_and_the_run_lands_on_it(page, live_daphne):
     page.goto(f"{live_daphne.url}/s/two-generals/?preset=lost-last-ack&guide=0&autorun=1")
     page.select_option(".speed", "1000")
-    page.wait_for_function("() => document.querySelector('.player').dataset.key")
+    # landed, and the landing's own frame drawn (it replaces the marks this test measures)
+    page.wait_for_function("() => { const p = document.querySelector('.player'); "
+                           "return p.dataset.key && !p.player.diagram.pending; }")
     page.evaluate("() => document.querySelector('.player').player.diagram.draw(true)")
     banners = page.locator("svg.diagram .mark.violation text").all_text_contents()
     assert len(banners) == 1 and "violated:" in banners[0]
